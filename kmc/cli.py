@@ -1,0 +1,134 @@
+"""The ``kmc`` command line: run, ensemble, analyze, bench, validate.
+
+User errors (:class:`kmc.errors.KmcError`) are printed as one line, without a traceback,
+and the command exits with status 2.
+"""
+from __future__ import annotations
+
+import argparse
+import logging
+import subprocess
+import sys
+from pathlib import Path
+
+from . import __version__
+from .errors import KmcError
+
+
+def _run(args) -> int:
+    from tqdm import tqdm
+
+    from .config import load_deck
+    from .lattice_gas import simulate
+    from .output import lattice_gas_dataset, write_dataset
+    from .plots import lattice_gas_summary
+
+    deck = load_deck(args.deck)
+    dataset = Path(args.output or deck.output.dataset)
+    figure = args.figure if args.figure is not None else deck.output.figure
+    with tqdm(total=deck.run.duration, unit="s", unit_scale=True, desc="simulated time",
+              disable=None if not args.quiet else True, leave=False) as bar:
+        def progress(t):
+            bar.update(t - bar.n)
+        result = simulate(deck, progress=progress)
+    ds = lattice_gas_dataset(result)
+    write_dataset(ds, dataset)
+    print(f"wrote {dataset}  ({int(ds['events'].values.max()):,} events, "
+          f"{result.wall_time:.2f} s wall, stop: {result.stop_reason})")
+    if figure:
+        print(f"wrote {lattice_gas_summary(ds, figure)}")
+    return 0
+
+
+def _analyze(args) -> int:
+    from .analysis import lattice_gas_transport
+    from .output import open_dataset
+
+    ds = open_dataset(args.dataset)
+    for line in lattice_gas_transport(ds).report():
+        print(line)
+    return 0
+
+
+def _bench(args) -> int:
+    from .bench import lattice_gas_throughput, machine
+
+    print(f"machine: {machine()}")
+    print(f"{'lattice':>12} {'sites':>9} {'coverage':>8} {'particles':>9} {'events':>10} "
+          f"{'seconds':>8} {'events/s':>10}")
+    for shape in ((1000, 1000), (100, 100, 100)):
+        for cov in args.coverage:
+            r = lattice_gas_throughput(shape, cov, args.events, seed=args.seed)
+            print(f"{r['shape']:>12} {r['sites']:>9} {cov:>8.3f} {r['particles']:>9} "
+                  f"{r['events']:>10} {r['seconds']:>8.2f} {r['events_per_second']:>10.3e}",
+                  flush=True)
+    return 0
+
+
+def _validate(args) -> int:
+    tests = Path(__file__).resolve().parent.parent / "tests"
+    if not tests.is_dir():
+        raise KmcError(f"{tests}: the test suite is not here; run `kmc validate` from an "
+                       "editable install of a source checkout (`make validate`)")
+    cmd = [sys.executable, "-m", "pytest", str(tests), "-m", "slow or not slow", *args.pytest_args]
+    return subprocess.call(cmd)
+
+
+def _ensemble(args) -> int:
+    raise KmcError("kmc ensemble: MPI ensembles are not implemented yet in this version "
+                   f"({__version__}); run single decks with `kmc run`")
+
+
+def parser() -> argparse.ArgumentParser:
+    """The argument parser (exposed for documentation and tests)."""
+    p = argparse.ArgumentParser(
+        prog="kmc", description="Kinetic Monte Carlo of Li plating through solid electrolytes.")
+    p.add_argument("--version", action="version", version=f"kmc {__version__}")
+    p.add_argument("-v", "--verbose", action="store_true", help="log progress details")
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    r = sub.add_parser("run", help="run one input deck and write a netCDF dataset + figure")
+    r.add_argument("deck", help="TOML input deck, e.g. inputs/lattice_gas_2d.toml")
+    r.add_argument("-o", "--output", help="dataset path (overrides [output] dataset)")
+    r.add_argument("--figure", help="figure path, '' for none (overrides [output] figure)")
+    r.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    r.set_defaults(func=_run)
+
+    e = sub.add_parser("ensemble", help="run a deck over parameters and seeds (MPI) [not yet]")
+    e.add_argument("deck")
+    e.set_defaults(func=_ensemble)
+
+    a = sub.add_parser("analyze", help="summarise a dataset written by `kmc run`")
+    a.add_argument("dataset")
+    a.set_defaults(func=_analyze)
+
+    b = sub.add_parser("bench", help="measure engine throughput (events per second)")
+    b.add_argument("--events", type=int, default=10_000_000, help="events timed per case")
+    b.add_argument("--coverage", type=float, nargs="+", default=[0.01, 0.1],
+                   help="lattice-gas coverages to measure")
+    b.add_argument("--seed", type=int, default=0)
+    b.set_defaults(func=_bench)
+
+    v = sub.add_parser("validate", help="run the full validation suite, slow tests included")
+    v.add_argument("pytest_args", nargs="*", help="extra pytest arguments")
+    v.set_defaults(func=_validate)
+    return p
+
+
+def main(argv=None) -> int:
+    """Entry point of the ``kmc`` command."""
+    args = parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
+                        format="%(levelname)s %(name)s: %(message)s")
+    try:
+        return args.func(args)
+    except KmcError as exc:
+        print(f"kmc: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("kmc: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,313 @@
+"""Input decks: TOML files loaded into frozen, validated dataclasses in SI units.
+
+Each field's metadata (:func:`param`) carries its SI unit, allowed range and description;
+the same table drives validation, error messages and the attributes of the output dataset.
+Unknown keys are answered with the closest valid names (difflib).
+
+Deck layout (see ``inputs/lattice_gas_2d.toml``)::
+
+    model = "lattice_gas"
+    [lattice]       shape, spacing, periodic
+    [lattice_gas]   coverage, attempt_frequency, barrier, site_energy_spread, charge_number
+    [field]         kind, amplitude, direction, period, duty
+    [conditions]    temperature
+    [run]           seed, duration, observations, max_events, wall_time_limit,
+                    debug_rebuild_every, engine
+    [output]        dataset, figure
+"""
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import math
+import tomllib
+import typing
+from dataclasses import MISSING, dataclass, field
+from pathlib import Path
+
+from .errors import ConfigError
+from .units import to_si
+
+
+def param(doc, *, unit=None, default=MISSING, lo=None, hi=None, lo_open=False, hi_open=False,
+          choices=None, length=None):
+    """A deck field with its documentation, SI unit, range and choices.
+
+    Parameters
+    ----------
+    doc : str
+        One-line description (becomes the ``long_name`` of output attributes).
+    unit : str, optional
+        SI unit the value is converted to; ``""`` for dimensionless quantities, ``None``
+        for plain numbers, strings and lists.
+    lo, hi : float, optional
+        Inclusive bounds (exclusive if ``lo_open``/``hi_open``).
+    choices : tuple of str, optional
+        Allowed strings.
+    length : tuple of int, optional
+        Allowed list lengths.
+    """
+    meta = dict(doc=doc, unit=unit, lo=lo, hi=hi, lo_open=lo_open, hi_open=hi_open,
+                choices=choices, length=length)
+    return field(default=default, metadata=meta)
+
+
+def _range_text(meta):
+    unit = f" {meta['unit']}" if meta["unit"] else ""
+    lo, hi = meta["lo"], meta["hi"]
+    if lo is not None and hi is not None:
+        left = "(" if meta["lo_open"] else "["
+        right = ")" if meta["hi_open"] else "]"
+        return f"in {left}{lo:g}, {hi:g}{right}{unit}"
+    if lo is not None:
+        return f"{'>' if meta['lo_open'] else '>='} {lo:g}{unit}"
+    return f"{'<' if meta['hi_open'] else '<='} {hi:g}{unit}"
+
+
+def _check_range(key, raw, number, meta):
+    lo, hi = meta["lo"], meta["hi"]
+    bad = (lo is not None and (number < lo or (meta["lo_open"] and number == lo))) or (
+        hi is not None and (number > hi or (meta["hi_open"] and number == hi)))
+    if bad:
+        si = f"{number:g} {meta['unit']}".strip()
+        shown = f"{raw!r} (= {si})" if isinstance(raw, str) and raw.strip() != si else repr(raw)
+        raise ConfigError(f"{key} = {shown}: out of range, must be {_range_text(meta)}")
+
+
+def _type_name(tp):
+    return {int: "an integer", float: "a number", str: "a string", bool: "true or false"}.get(tp, str(tp))
+
+
+def _convert_scalar(key, raw, tp, meta):
+    if meta["unit"] is not None:
+        number = to_si(key, raw, meta["unit"])
+        _check_range(key, raw, number, meta)
+        return number
+    if tp is bool:
+        if not isinstance(raw, bool):
+            raise ConfigError(f"{key} = {raw!r}: expected true or false")
+        return raw
+    if tp is int:
+        if isinstance(raw, bool) or not isinstance(raw, int):
+            raise ConfigError(f"{key} = {raw!r}: expected an integer")
+        _check_range(key, raw, raw, meta)
+        return raw
+    if tp is float:
+        if isinstance(raw, bool) or not isinstance(raw, (int, float)) or not math.isfinite(raw):
+            raise ConfigError(f"{key} = {raw!r}: expected a finite number")
+        _check_range(key, raw, float(raw), meta)
+        return float(raw)
+    if tp is str:
+        if not isinstance(raw, str):
+            raise ConfigError(f"{key} = {raw!r}: expected a string")
+        if meta["choices"] and raw not in meta["choices"]:
+            close = difflib.get_close_matches(raw, meta["choices"], n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            raise ConfigError(f"{key} = {raw!r}: must be one of {', '.join(meta['choices'])}{hint}")
+        return raw
+    raise TypeError(f"unsupported field type {tp}")  # programming error, not user error
+
+
+def _convert(key, raw, tp, meta):
+    origin = typing.get_origin(tp)
+    if origin is tuple:
+        (item_tp, _) = typing.get_args(tp)
+        if not isinstance(raw, list):
+            raise ConfigError(f"{key} = {raw!r}: expected a list of {_type_name(item_tp)[3:]}s")
+        if meta["length"] and len(raw) not in meta["length"]:
+            allowed = " or ".join(str(n) for n in meta["length"])
+            raise ConfigError(f"{key} = {raw!r}: expected a list of {allowed} items, got {len(raw)}")
+        return tuple(_convert(f"{key}[{i}]", r, item_tp, meta) for i, r in enumerate(raw))
+    return _convert_scalar(key, raw, tp, meta)
+
+
+def build(cls, data, prefix=""):
+    """Build dataclass ``cls`` from a TOML table, validating every key.
+
+    Raises
+    ------
+    ConfigError
+        One line naming the key path, the value and what is allowed.
+    """
+    where = prefix.rstrip(".") or "the deck"
+    if not isinstance(data, dict):
+        raise ConfigError(f"{where} = {data!r}: expected a table [{where}]")
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    hints = typing.get_type_hints(cls)
+    for key in data:
+        if key not in fields:
+            close = difflib.get_close_matches(key, fields, n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            raise ConfigError(
+                f"{prefix}{key}: unknown key{hint} (allowed in {where}: {', '.join(fields)})"
+            )
+    kwargs = {}
+    for name, f in fields.items():
+        key = prefix + name
+        tp = hints[name]
+        if name not in data:
+            if f.default is MISSING and f.default_factory is MISSING:
+                raise ConfigError(f"{key}: missing required key ({f.metadata.get('doc', '')})")
+            continue
+        if dataclasses.is_dataclass(tp):
+            kwargs[name] = build(tp, data[name], key + ".")
+        else:
+            kwargs[name] = _convert(key, data[name], tp, f.metadata)
+    obj = cls(**kwargs)
+    check = getattr(obj, "check", None)
+    if check is not None:
+        check(prefix)
+    return obj
+
+
+def describe(cls, prefix=""):
+    """Rows (key, SI unit, description) for every field of ``cls``, recursively."""
+    rows = []
+    hints = typing.get_type_hints(cls)
+    for f in dataclasses.fields(cls):
+        tp = hints[f.name]
+        if dataclasses.is_dataclass(tp):
+            rows += describe(tp, prefix + f.name + ".")
+        else:
+            rows.append((prefix + f.name, f.metadata.get("unit") or "", f.metadata.get("doc", "")))
+    return rows
+
+
+# ---------------------------------------------------------------------------------------
+# The lattice-gas deck
+# ---------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class LatticeConfig:
+    """Square (2D) or simple-cubic (3D) site lattice."""
+
+    shape: tuple[int, ...] = param("number of sites along x, y (and z)", length=(2, 3), lo=1, hi=100_000)
+    spacing: float = param("lattice spacing h", unit="m", default=0.5e-9, lo=0.0, lo_open=True)
+    periodic: tuple[bool, ...] = param("periodic boundary along each axis", default=(True, True, True),
+                                       length=(2, 3))
+
+    def check(self, prefix):
+        if len(self.periodic) < len(self.shape):
+            raise ConfigError(
+                f"{prefix}periodic = {list(self.periodic)}: needs one entry per axis of shape {list(self.shape)}"
+            )
+        for n, per in zip(self.shape, self.periodic):
+            if per and n < 3:
+                raise ConfigError(
+                    f"{prefix}shape = {list(self.shape)}: a periodic axis needs at least 3 sites")
+
+
+@dataclass(frozen=True)
+class LatticeGasConfig:
+    """Particles hopping to empty neighbours with Arrhenius rates (Metropolis-symmetric split)."""
+
+    coverage: float = param("fraction of sites occupied at t = 0", default=0.05, lo=0.0, hi=1.0,
+                            hi_open=True)
+    attempt_frequency: float = param("attempt frequency nu", unit="1/s", default=1e13, lo=0.0, lo_open=True)
+    barrier: float = param("hop barrier E_a", unit="eV", default=0.45, lo=0.0, hi=5.0)
+    site_energy_spread: float = param("standard deviation of Gaussian site energies", unit="eV",
+                                      default=0.0, lo=0.0, hi=1.0)
+    charge_number: int = param("charge number z of the hopping particle", default=1, lo=-3, hi=3)
+
+
+@dataclass(frozen=True)
+class FieldConfig:
+    """Uniform external electric field, constant or pulsed (piecewise constant)."""
+
+    kind: str = param("field protocol", default="constant", choices=("constant", "pulsed"))
+    amplitude: float = param("field strength E", unit="V/m", default=0.0, lo=-1e10, hi=1e10)
+    direction: tuple[float, ...] = param("field direction (normalised on load)", default=(1.0, 0.0, 0.0),
+                                         length=(3,), lo=-1e6, hi=1e6)
+    period: float = param("pulse period (pulsed only)", unit="s", default=1e-6, lo=0.0, lo_open=True)
+    duty: float = param("fraction of each period the field is on (pulsed only)", default=0.5,
+                        lo=0.0, hi=1.0)
+
+    def check(self, prefix):
+        if not any(self.direction):
+            raise ConfigError(f"{prefix}direction = {list(self.direction)}: must not be the zero vector")
+
+
+@dataclass(frozen=True)
+class ConditionsConfig:
+    """Operating conditions."""
+
+    temperature: float = param("cell temperature T", unit="K", default=298.15, lo=0.0, hi=2000.0,
+                               lo_open=True)
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """Run control."""
+
+    duration: float = param("simulated time to run", unit="s", lo=0.0, lo_open=True)
+    seed: int = param("master random seed (same deck + seed => bit-identical data)", default=0, lo=0)
+    observations: int = param("number of observation times (including t = 0)", default=101, lo=2,
+                              hi=1_000_000)
+    max_events: int = param("stop after this many events", default=10**12, lo=1)
+    wall_time_limit: float = param("stop after this much wall-clock time", unit="s", default=86400.0,
+                                   lo=0.0, lo_open=True)
+    debug_rebuild_every: int = param("rebuild all propensities every K events and assert equality "
+                                     "(0 = off)", default=0, lo=0)
+    engine: str = param("event loop implementation", default="cython", choices=("cython", "reference"))
+
+
+@dataclass(frozen=True)
+class OutputConfig:
+    """Where results go (relative paths are relative to the working directory)."""
+
+    dataset: str = param("netCDF dataset path", default="results/lattice_gas.nc")
+    figure: str = param("summary figure path (PNG); empty for none", default="results/lattice_gas.png")
+
+
+@dataclass(frozen=True)
+class LatticeGasDeck:
+    """A complete lattice-gas input deck."""
+
+    model: str = param("model to run", choices=("lattice_gas",))
+    lattice: LatticeConfig = param("site lattice")
+    run: RunConfig = param("run control")
+    lattice_gas: LatticeGasConfig = param("lattice-gas physics", default=LatticeGasConfig())
+    field: FieldConfig = param("external electric field", default=FieldConfig())
+    conditions: ConditionsConfig = param("operating conditions", default=ConditionsConfig())
+    output: OutputConfig = param("output paths", default=OutputConfig())
+
+    def check(self, prefix):
+        if self.lattice.shape and self.field.amplitude and len(self.lattice.shape) == 2 \
+                and self.field.direction[2] != 0.0:
+            raise ConfigError(
+                f"field.direction = {list(self.field.direction)}: a 2D lattice has no z component")
+
+
+def load_deck(path) -> LatticeGasDeck:
+    """Read and validate a TOML deck.
+
+    Raises
+    ------
+    ConfigError
+        On a missing file, a TOML syntax error, or any invalid entry (one line).
+    """
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: deck not found") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot read deck ({exc.__class__.__name__}: {exc})") from None
+    return loads_deck(text, source=str(path))
+
+
+def loads_deck(text: str, source: str = "<deck>") -> LatticeGasDeck:
+    """Validate a deck given as TOML text (see :func:`load_deck`)."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{source}: TOML syntax error: {exc}") from None
+    try:
+        return build(LatticeGasDeck, data)
+    except ConfigError as exc:
+        raise ConfigError(f"{source}: {exc}") from None
+
+
+def as_dict(deck) -> dict:
+    """The resolved deck as nested plain Python data in SI units (for dataset attributes)."""
+    return dataclasses.asdict(deck)

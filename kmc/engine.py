@@ -1,0 +1,51 @@
+"""Access to the compiled kMC kernels, with a clear error when they were never built.
+
+The event loop exists twice: the Cython kernel (``ext/_lattice_gas.pyx``) and its pure-Python
+twin (:mod:`kmc.reference`). Both take the same arguments, consume the same random stream and
+pick the same events; :func:`lattice_gas_kernel` chooses between them.
+"""
+from __future__ import annotations
+
+import importlib
+
+from .errors import EngineConsistencyError, ExtensionMissingError
+
+#: Status codes returned by ``run`` (identical in both implementations).
+REACHED_TIME, REACHED_EVENTS, DEBUG_MISMATCH = 0, 1, 2
+
+
+def compiled(name: str):
+    """Import the compiled extension ``kmc.<name>``.
+
+    Raises
+    ------
+    ExtensionMissingError
+        If the extension was not compiled (the package was not installed with pip).
+    """
+    try:
+        return importlib.import_module(f"kmc.{name}")
+    except ImportError as exc:
+        raise ExtensionMissingError(
+            f"the compiled kMC kernel kmc.{name} is missing ({exc}); install the package with "
+            "`pip install .` (or run `make test`), which compiles ext/*.pyx"
+        ) from None
+
+
+def lattice_gas_kernel(engine: str, *args, **kwargs):
+    """Construct the lattice-gas event loop: ``engine`` is ``"cython"`` or ``"reference"``."""
+    if engine == "cython":
+        return compiled("_lattice_gas").LatticeGasKernel(*args, **kwargs)
+    if engine == "reference":
+        from .reference import ReferenceLatticeGas
+
+        return ReferenceLatticeGas(*args, **kwargs)
+    raise ValueError(f"engine must be 'cython' or 'reference', got {engine!r}")
+
+
+def check_status(status: int, kernel) -> None:
+    """Raise :class:`EngineConsistencyError` if the debug rebuild found a mismatch."""
+    if status == DEBUG_MISMATCH:
+        raise EngineConsistencyError(
+            f"after {kernel.n_events} events at t = {kernel.time:.6g} s the propensity tree differs "
+            "from a from-scratch rebuild"
+        )

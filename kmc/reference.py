@@ -1,0 +1,186 @@
+"""Pure-Python reference implementation of the kMC engine (sum tree + lattice-gas loop).
+
+A line-by-line twin of ``ext/_core.pxd`` and ``ext/_lattice_gas.pyx`` for tests at small
+sizes: same tree layout, same selection rule, same order of random draws, same floating-point
+operations, so that for a fixed seed both pick the same events at the same times (bitwise).
+It is slow (~1e5 events/s) and exists only to be read and compared against.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from .engine import DEBUG_MISMATCH, REACHED_EVENTS, REACHED_TIME
+
+
+class SumTree:
+    """Binary sum tree in a flat list: root at 1, children of k at 2k and 2k+1, leaf i at P+i."""
+
+    def __init__(self, n: int):
+        self.n = n
+        self.P = 1
+        while self.P < n:
+            self.P <<= 1
+        self.tree = [0.0] * (2 * self.P)
+
+    def set(self, i: int, value: float) -> None:
+        """Set leaf ``i``; recompute its ancestors from their children (no drift)."""
+        k = self.P + i
+        if self.tree[k] == value:
+            return
+        self.tree[k] = value
+        k >>= 1
+        while k >= 1:
+            self.tree[k] = self.tree[2 * k] + self.tree[2 * k + 1]
+            k >>= 1
+
+    def rebuild(self, values) -> None:
+        """Set all leaves and recompute every parent bottom-up."""
+        t = self.tree
+        for i in range(self.P):
+            t[self.P + i] = float(values[i]) if i < self.n else 0.0
+        for k in range(self.P - 1, 0, -1):
+            t[k] = t[2 * k] + t[2 * k + 1]
+
+    def select(self, target: float) -> int:
+        """Leaf whose cumulative interval (C_{i-1}, C_i] holds ``target`` in (0, R]."""
+        t, k = self.tree, 1
+        while k < self.P:
+            left, right = t[2 * k], t[2 * k + 1]
+            if (target <= left and left > 0.0) or right <= 0.0:
+                k = 2 * k
+            else:
+                target -= left
+                k = 2 * k + 1
+        return k - self.P
+
+    @property
+    def total(self) -> float:
+        """Total propensity R [1/s]."""
+        return self.tree[1]
+
+
+class ReferenceLatticeGas:
+    """Pure-Python twin of :class:`kmc._lattice_gas.LatticeGasKernel` (same signature)."""
+
+    def __init__(self, indptr, indices, edge_rate, occupancy, bit_generator, edge_vectors=None):
+        self.indptr = [int(x) for x in indptr]
+        self.indices = [int(x) for x in indices]
+        self.n_sites = len(self.indptr) - 1
+        self.n_edges = len(self.indices)
+        self.occ = [int(x) for x in np.asarray(occupancy, dtype=np.uint8)]
+        self.psite = [s for s in range(self.n_sites) if self.occ[s]]
+        self.pid = [-1] * self.n_sites
+        for p, s in enumerate(self.psite):
+            self.pid[s] = p
+        self.n_particles = len(self.psite)
+        self.track = edge_vectors is not None
+        self.edge_vec = np.asarray(edge_vectors, dtype=float).tolist() if self.track else None
+        self.disp = [[0.0, 0.0, 0.0] for _ in range(self.n_particles)]
+        self.gen = np.random.Generator(bit_generator)  # Generator.random() is the C next_double
+        self.time = 0.0
+        self.n_events = 0
+        self.tree = SumTree(self.n_particles)
+        self.P = self.tree.P
+        self.set_edge_rates(edge_rate)
+
+    def set_edge_rates(self, edge_rate) -> None:
+        """Replace all hop rates [1/s] and rebuild the tree."""
+        self.edge_rate = [float(x) for x in edge_rate]
+        self.tree.rebuild(self._leaves())
+
+    def _u(self) -> float:
+        return 1.0 - self.gen.random()
+
+    def site_rate(self, s: int) -> float:
+        """Propensity of site s [1/s]: sum of its hop rates to empty neighbours."""
+        if not self.occ[s]:
+            return 0.0
+        r = 0.0
+        for e in range(self.indptr[s], self.indptr[s + 1]):
+            if not self.occ[self.indices[e]]:
+                r += self.edge_rate[e]
+        return r
+
+    def _leaves(self):
+        return [self.site_rate(s) for s in self.psite]
+
+    def check(self) -> bool:
+        """True if the tree equals a from-scratch rebuild (bitwise)."""
+        fresh = SumTree(self.n_particles)
+        fresh.rebuild(self._leaves())
+        return fresh.tree[1:] == self.tree.tree[1:]
+
+    def run(self, t_stop, max_events, debug_every=0, event_log=None):
+        """Same contract as ``LatticeGasKernel.run``."""
+        tree = self.tree
+        n = 0
+        while True:
+            if n >= max_events:
+                return REACHED_EVENTS, n
+            R = tree.total
+            if R <= 0.0:
+                self.time = t_stop
+                return REACHED_TIME, n
+            dt = -math.log(self._u()) / R
+            if self.time + dt > t_stop:
+                self.time = t_stop
+                return REACHED_TIME, n
+            p = tree.select(self._u() * R)
+            i = self.psite[p]
+            target = self._u() * tree.tree[self.P + p]
+            acc, chosen = 0.0, -1
+            for e in range(self.indptr[i], self.indptr[i + 1]):
+                if not self.occ[self.indices[e]] and self.edge_rate[e] > 0.0:
+                    acc += self.edge_rate[e]
+                    chosen = e
+                    if target <= acc:
+                        break
+            j = self.indices[chosen]
+            self.occ[i], self.occ[j] = 0, 1
+            self.pid[j], self.pid[i] = p, -1
+            self.psite[p] = j
+            if self.track:
+                for a in range(3):
+                    self.disp[p][a] += self.edge_vec[chosen][a]
+            self.time += dt
+            for site in (i, j):
+                for e in range(self.indptr[site], self.indptr[site + 1]):
+                    s = self.indices[e]
+                    if self.occ[s]:
+                        tree.set(self.pid[s], self.site_rate(s))
+            if event_log is not None:
+                event_log[0][n], event_log[1][n], event_log[2][n] = i, j, self.time
+            n += 1
+            self.n_events += 1
+            if debug_every > 0 and self.n_events % debug_every == 0 and not self.check():
+                return DEBUG_MISMATCH, n
+
+    @property
+    def occupancy(self):
+        return np.array(self.occ, dtype=np.uint8)
+
+    @property
+    def particle_sites(self):
+        return np.array(self.psite, dtype=np.intp)
+
+    @property
+    def displacement(self):
+        if not self.track:
+            raise ValueError("displacements are tracked only when edge_vectors are given")
+        return np.array(self.disp, dtype=float).reshape(self.n_particles, 3)
+
+    @property
+    def total_rate(self):
+        return self.tree.total
+
+    @property
+    def site_rates(self):
+        out = np.zeros(self.n_sites)
+        out[self.psite] = self.tree.tree[self.P:self.P + self.n_particles]
+        return out
+
+    @property
+    def tree_nodes(self):
+        return np.array(self.tree.tree)

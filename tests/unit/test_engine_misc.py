@@ -1,0 +1,74 @@
+"""Engine plumbing: missing extension, debug rebuild, protocols, input checks."""
+import math
+
+import numpy as np
+import pytest
+
+from kmc.engine import DEBUG_MISMATCH, REACHED_TIME, check_status, compiled, lattice_gas_kernel
+from kmc.errors import EngineConsistencyError, ExtensionMissingError
+from kmc.graph import lattice_graph
+from kmc.protocol import Constant, Pulsed
+
+
+def test_missing_extension_is_a_clear_error():
+    with pytest.raises(ExtensionMissingError) as info:
+        compiled("_no_such_kernel")
+    assert str(info.value) == (
+        "the compiled kMC kernel kmc._no_such_kernel is missing (No module named "
+        "'kmc._no_such_kernel'); install the package with `pip install .` (or run `make test`), "
+        "which compiles ext/*.pyx")
+
+
+def _gas(engine, seed=3):
+    g = lattice_graph((6, 6), 1e-9, True)
+    occ = np.zeros(g.n_sites, dtype=np.uint8)
+    occ[::3] = 1
+    return lattice_gas_kernel(engine, g.indptr, g.indices, np.linspace(1.0, 2.0, g.n_edges), occ,
+                              np.random.PCG64(seed), g.edge_vectors)
+
+
+@pytest.mark.parametrize("engine", ["cython", "reference"])
+def test_debug_rebuild_passes_on_a_correct_tree(engine):
+    k = _gas(engine)
+    status, n = k.run(math.inf, 500, debug_every=1)
+    assert (status, n) == (1, 500)
+    assert k.check()
+
+
+def test_debug_rebuild_detects_a_corrupted_tree():
+    k = _gas("reference")
+    k.tree.tree[k.P] += 1e-3  # corrupt one leaf behind the engine's back
+    status, _ = k.run(math.inf, 10, debug_every=1)
+    assert status == DEBUG_MISMATCH
+    with pytest.raises(EngineConsistencyError):
+        check_status(status, k)
+
+
+@pytest.mark.parametrize("engine", ["cython", "reference"])
+def test_clock_lands_exactly_on_t_stop(engine):
+    k = _gas(engine)
+    status, _ = k.run(1.25, 10**9)
+    assert status == REACHED_TIME and k.time == 1.25
+
+
+@pytest.mark.parametrize("engine", ["cython", "reference"])
+def test_no_particles_jumps_to_t_stop(engine):
+    g = lattice_graph((4, 4), 1e-9, True)
+    k = lattice_gas_kernel(engine, g.indptr, g.indices, np.ones(g.n_edges),
+                           np.zeros(g.n_sites, np.uint8), np.random.PCG64(0))
+    assert k.run(7.0, 10) == (REACHED_TIME, 0) and k.time == 7.0 and k.total_rate == 0.0
+
+
+def test_kernel_rejects_bad_rates():
+    g = lattice_graph((4, 4), 1e-9, True)
+    occ = np.ones(g.n_sites, np.uint8)
+    with pytest.raises(ValueError, match="edge rates must be finite and >= 0"):
+        lattice_gas_kernel("cython", g.indptr, g.indices, -np.ones(g.n_edges), occ,
+                           np.random.PCG64(0))
+
+
+def test_pulsed_protocol_changes():
+    p = Pulsed(amplitude=5.0, period=2.0, duty=0.25)
+    assert [p(t) for t in (0.0, 0.49, 0.5, 1.9, 2.0, 2.4)] == [5.0, 5.0, 0.0, 0.0, 5.0, 5.0]
+    assert [p.next_change(t) for t in (0.0, 0.5, 1.0, 2.0, 2.5)] == [0.5, 2.0, 2.0, 2.5, 4.0]
+    assert Constant(3.0).next_change(1.0) == math.inf
