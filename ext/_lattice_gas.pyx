@@ -23,7 +23,7 @@ import numpy as np
 cimport numpy as cnp
 from cpython.pycapsule cimport PyCapsule_GetPointer
 from libc.math cimport log
-from libc.stdint cimport int64_t, uint8_t
+from libc.stdint cimport int32_t, int64_t, uint8_t
 from numpy.random cimport bitgen_t
 from _core cimport uniform_pos, tree_set, tree_select, tree_rebuild_parents
 
@@ -59,11 +59,11 @@ cdef class LatticeGasKernel:
     """
     cdef:
         const intp_t[::1] indptr
-        const intp_t[::1] indices
+        const int32_t[::1] indices
         double[::1] edge_rate
         uint8_t[::1] occ
-        intp_t[::1] pid
-        intp_t[::1] psite
+        int32_t[::1] pid
+        int32_t[::1] psite
         const double[:, ::1] edge_vec
         double[:, ::1] disp
         double[::1] tree
@@ -77,7 +77,9 @@ cdef class LatticeGasKernel:
 
     def __cinit__(self, indptr, indices, edge_rate, occupancy, bit_generator, edge_vectors=None):
         self.indptr = np.ascontiguousarray(indptr, dtype=np.intp)
-        self.indices = np.ascontiguousarray(indices, dtype=np.intp)
+        if len(indptr) - 1 >= 2**31:
+            raise ValueError("graphs of 2**31 sites or more are not supported (int32 site ids)")
+        self.indices = np.ascontiguousarray(indices, dtype=np.int32)
         self.n_sites = self.indptr.shape[0] - 1
         self.n_edges = self.indices.shape[0]
         if self.n_sites < 1 or self.indptr[self.n_sites] != self.n_edges:
@@ -86,11 +88,11 @@ cdef class LatticeGasKernel:
         if occ.shape != (self.n_sites,):
             raise ValueError(f"occupancy must have shape ({self.n_sites},), got {occ.shape}")
         self.occ = occ
-        pid = np.full(self.n_sites, -1, dtype=np.intp)
+        pid = np.full(self.n_sites, -1, dtype=np.int32)
         sites = np.flatnonzero(occ)
-        pid[sites] = np.arange(sites.size, dtype=np.intp)
+        pid[sites] = np.arange(sites.size, dtype=np.int32)
         self.pid = pid
-        self.psite = sites.astype(np.intp)
+        self.psite = sites.astype(np.int32)
         self.n_particles = sites.size
         self.track = edge_vectors is not None
         if self.track:
@@ -258,7 +260,7 @@ cdef class LatticeGasKernel:
     @property
     def particle_sites(self):
         """Site of each particle, indexed by particle id (ids fixed at construction)."""
-        return np.array(self.psite)
+        return np.array(self.psite, dtype=np.intp)
 
     @property
     def displacement(self):

@@ -31,7 +31,7 @@ def machine() -> str:
 
 
 def lattice_gas_throughput(shape, coverage: float, n_events: int, seed: int = 0,
-                           warmup: int = 100_000) -> dict:
+                           warmup: int = 100_000, order: str = "morton") -> dict:
     """Events per second of the Cython lattice-gas kernel.
 
     Parameters
@@ -42,6 +42,8 @@ def lattice_gas_throughput(shape, coverage: float, n_events: int, seed: int = 0,
         Fraction of sites holding a particle.
     n_events : int
         Events timed (after ``warmup`` untimed events).
+    order : {"morton", "c"}
+        Site numbering of the lattice (:func:`kmc.graph.lattice_graph`).
 
     Returns
     -------
@@ -49,7 +51,7 @@ def lattice_gas_throughput(shape, coverage: float, n_events: int, seed: int = 0,
         sites, particles, events, seconds, events_per_second, build_seconds.
     """
     t0 = time.perf_counter()
-    graph = lattice_graph(shape, 1e-9, True)
+    graph = lattice_graph(shape, 1e-9, True, order)
     rng = np.random.default_rng(seed)
     occ = np.zeros(graph.n_sites, dtype=np.uint8)
     occ[rng.choice(graph.n_sites, size=int(round(coverage * graph.n_sites)), replace=False)] = 1
@@ -60,6 +62,6 @@ def lattice_gas_throughput(shape, coverage: float, n_events: int, seed: int = 0,
     t0 = time.perf_counter()
     _, fired = kernel.run(np.inf, n_events)
     seconds = time.perf_counter() - t0
-    return {"shape": "x".join(map(str, shape)), "sites": graph.n_sites, "coverage": coverage,
+    return {"shape": "x".join(map(str, shape)), "sites": graph.n_sites, "coverage": coverage, "order": order,
             "particles": int(occ.sum()), "events": fired, "seconds": seconds,
             "events_per_second": fired / seconds, "build_seconds": build}

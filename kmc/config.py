@@ -185,6 +185,8 @@ class LatticeConfig:
     spacing: float = param("lattice spacing h", unit="m", default=0.5e-9, lo=0.0, lo_open=True)
     periodic: tuple[bool, ...] = param("periodic boundary along each axis", default=(True, True, True),
                                        length=(2, 3))
+    order: str = param("site numbering in memory: 'morton' (cache-friendly) or 'c' (grid order)",
+                       default="morton", choices=("morton", "c"))
 
     def check(self, prefix):
         if len(self.periodic) < len(self.shape):

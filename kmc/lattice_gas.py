@@ -108,7 +108,7 @@ def simulate(deck: LatticeGasDeck, progress=None) -> LatticeGasResult:
     """
     start = wallclock.perf_counter()
     lat, gas, run, fld = deck.lattice, deck.lattice_gas, deck.run, deck.field
-    graph = lattice_graph(lat.shape, lat.spacing, lat.periodic)
+    graph = lattice_graph(lat.shape, lat.spacing, lat.periodic, lat.order)
     setup_rng, event_bitgen = _streams(run.seed)
     n_part = int(round(gas.coverage * graph.n_sites))
     occ = np.zeros(graph.n_sites, dtype=np.uint8)

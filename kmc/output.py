@@ -69,9 +69,9 @@ def lattice_gas_dataset(result) -> xr.Dataset:
         "total_rate": (("time",), result.total_rate),
         "mean_displacement": (("time", "axis"), result.mean_displacement),
         "msd": (("time",), result.msd),
-        "occupancy_initial": (dims, result.initial_occupancy.reshape(graph.shape)),
-        "occupancy_final": (dims, result.final_occupancy.reshape(graph.shape)),
-        "site_energy": (dims, result.site_energy.reshape(graph.shape)),
+        "occupancy_initial": (dims, graph.to_grid(result.initial_occupancy)),
+        "occupancy_final": (dims, graph.to_grid(result.final_occupancy)),
+        "site_energy": (dims, graph.to_grid(result.site_energy)),
         "n_particles": ((), np.int64(result.n_particles)),
         "hop_rate": ((), hop_rate(gas.attempt_frequency, gas.barrier, deck.conditions.temperature)),
     }

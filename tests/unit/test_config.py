@@ -40,7 +40,7 @@ CASES = {
 
 MESSAGES = {
     'syntax': 'deck.toml: TOML syntax error: Unclosed array (at line 4, column 1)',
-    'unknown_key': "deck.toml: lattice.spacng: unknown key; did you mean 'spacing'? (allowed in lattice: shape, spacing, periodic)",
+    'unknown_key': "deck.toml: lattice.spacng: unknown key; did you mean 'spacing'? (allowed in lattice: shape, spacing, periodic, order)",
     'unknown_section': "deck.toml: lattice_gass: unknown key; did you mean 'lattice_gas'? (allowed in the deck: model, lattice, run, lattice_gas, field, conditions, output)",
     'missing_required': 'deck.toml: run.duration: missing required key (simulated time to run)',
     'bad_unit': "deck.toml: lattice.spacing = '0.5 kg': wrong unit, needs a quantity convertible to 'm'",
