@@ -27,6 +27,8 @@ from libc.stdint cimport int32_t, int64_t, uint8_t
 from numpy.random cimport bitgen_t
 from _core cimport uniform_pos, tree_set, tree_select, tree_rebuild_parents
 
+from kmc.engine import initial_displacement, initial_particle_sites
+
 ctypedef cnp.intp_t intp_t
 
 cdef enum Status:
@@ -56,6 +58,12 @@ cdef class LatticeGasKernel:
     edge_vectors : ndarray of float64, shape (n_edges, 3), optional
         Displacement [m] of each directed edge (periodic images resolved). When given, the
         kernel accumulates the unwrapped displacement of every particle.
+    particle_sites : ndarray of intp, optional
+        Site of each particle id (default: occupied sites in increasing order). Passing the
+        ``particle_sites`` and ``displacement`` of a saved kernel, with its bit generator's
+        ``state``, ``time`` and ``n_events``, resumes it bit for bit.
+    displacement : ndarray of float64, shape (n_particles, 3), optional
+        Initial unwrapped displacements [m] (default 0).
     """
     cdef:
         const intp_t[::1] indptr
@@ -75,7 +83,8 @@ cdef class LatticeGasKernel:
         public double time
         public int64_t n_events
 
-    def __cinit__(self, indptr, indices, edge_rate, occupancy, bit_generator, edge_vectors=None):
+    def __cinit__(self, indptr, indices, edge_rate, occupancy, bit_generator, edge_vectors=None,
+                  particle_sites=None, displacement=None):
         self.indptr = np.ascontiguousarray(indptr, dtype=np.intp)
         if len(indptr) - 1 >= 2**31:
             raise ValueError("graphs of 2**31 sites or more are not supported (int32 site ids)")
@@ -89,7 +98,7 @@ cdef class LatticeGasKernel:
             raise ValueError(f"occupancy must have shape ({self.n_sites},), got {occ.shape}")
         self.occ = occ
         pid = np.full(self.n_sites, -1, dtype=np.int32)
-        sites = np.flatnonzero(occ)
+        sites = initial_particle_sites(occ, particle_sites)
         pid[sites] = np.arange(sites.size, dtype=np.int32)
         self.pid = pid
         self.psite = sites.astype(np.int32)
@@ -103,6 +112,8 @@ cdef class LatticeGasKernel:
         else:
             self.edge_vec = np.zeros((1, 3))
         self.disp = np.zeros((max(self.n_particles, 1), 3))
+        if displacement is not None:
+            np.asarray(self.disp)[:self.n_particles] = initial_displacement(displacement, self.n_particles)
         self.P = 1
         while self.P < self.n_particles:
             self.P <<= 1

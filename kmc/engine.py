@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import importlib
 
+import numpy as np
+
 from .errors import EngineConsistencyError, ExtensionMissingError
 
 #: Status codes returned by ``run`` (identical in both implementations).
@@ -49,3 +51,23 @@ def check_status(status: int, kernel) -> None:
             f"after {kernel.n_events} events at t = {kernel.time:.6g} s the propensity tree differs "
             "from a from-scratch rebuild"
         )
+
+
+def initial_particle_sites(occupancy, particle_sites=None) -> np.ndarray:
+    """Site of each particle id: ``particle_sites`` checked against ``occupancy``, or by default
+    the occupied sites in increasing order (used by both kernel implementations)."""
+    expected = np.flatnonzero(occupancy)
+    if particle_sites is None:
+        return expected
+    sites = np.asarray(particle_sites, dtype=np.intp)
+    if sites.ndim != 1 or not np.array_equal(np.sort(sites), expected):
+        raise ValueError("particle_sites must list each occupied site exactly once")
+    return sites
+
+
+def initial_displacement(displacement, n_particles: int) -> np.ndarray:
+    """Checked initial unwrapped displacements [m], shape (n_particles, 3)."""
+    d = np.asarray(displacement, dtype=np.float64)
+    if d.shape != (n_particles, 3):
+        raise ValueError(f"displacement must have shape ({n_particles}, 3), got {d.shape}")
+    return d

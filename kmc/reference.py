@@ -11,7 +11,8 @@ import math
 
 import numpy as np
 
-from .engine import DEBUG_MISMATCH, REACHED_EVENTS, REACHED_TIME
+from .engine import (DEBUG_MISMATCH, REACHED_EVENTS, REACHED_TIME, initial_displacement,
+                     initial_particle_sites)
 
 
 class SumTree:
@@ -64,13 +65,14 @@ class SumTree:
 class ReferenceLatticeGas:
     """Pure-Python twin of :class:`kmc._lattice_gas.LatticeGasKernel` (same signature)."""
 
-    def __init__(self, indptr, indices, edge_rate, occupancy, bit_generator, edge_vectors=None):
+    def __init__(self, indptr, indices, edge_rate, occupancy, bit_generator, edge_vectors=None,
+                 particle_sites=None, displacement=None):
         self.indptr = [int(x) for x in indptr]
         self.indices = [int(x) for x in indices]
         self.n_sites = len(self.indptr) - 1
         self.n_edges = len(self.indices)
         self.occ = [int(x) for x in np.asarray(occupancy, dtype=np.uint8)]
-        self.psite = [s for s in range(self.n_sites) if self.occ[s]]
+        self.psite = [int(s) for s in initial_particle_sites(np.array(self.occ), particle_sites)]
         self.pid = [-1] * self.n_sites
         for p, s in enumerate(self.psite):
             self.pid[s] = p
@@ -78,6 +80,8 @@ class ReferenceLatticeGas:
         self.track = edge_vectors is not None
         self.edge_vec = np.asarray(edge_vectors, dtype=float).tolist() if self.track else None
         self.disp = [[0.0, 0.0, 0.0] for _ in range(self.n_particles)]
+        if displacement is not None:
+            self.disp = initial_displacement(displacement, self.n_particles).tolist()
         self.gen = np.random.Generator(bit_generator)  # Generator.random() is the C next_double
         self.time = 0.0
         self.n_events = 0
