@@ -103,6 +103,9 @@ def write_dataset(ds: xr.Dataset, path) -> Path:
     os.close(fd)
     try:
         ds.to_netcdf(tmp, engine="netcdf4")
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)  # mkstemp creates 0600; give the usual permissions
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

@@ -72,3 +72,26 @@ def test_pulsed_protocol_changes():
     assert [p(t) for t in (0.0, 0.49, 0.5, 1.9, 2.0, 2.4)] == [5.0, 5.0, 0.0, 0.0, 5.0, 5.0]
     assert [p.next_change(t) for t in (0.0, 0.5, 1.0, 2.0, 2.5)] == [0.5, 2.0, 2.0, 2.5, 4.0]
     assert Constant(3.0).next_change(1.0) == math.inf
+
+
+def test_package_without_compiled_kernels_imports_and_explains(tmp_path):
+    """A source tree that was never built: ``import kmc`` works, the engine says what to do."""
+    import shutil
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    src = Path(__file__).resolve().parents[2] / "kmc"
+    shutil.copytree(src, tmp_path / "kmc", ignore=shutil.ignore_patterns("*.so", "__pycache__"))
+    code = ("import kmc, kmc.engine as e\n"
+            "assert kmc.__file__.startswith(%r)\n"
+            "try:\n    e.lattice_gas_kernel('cython', [0], [], [], [], None)\n"
+            "except e.ExtensionMissingError as x:\n    print(x)\n") % str(tmp_path)
+    import numpy
+    site = str(Path(numpy.__file__).parents[1])  # dependencies only: -S skips the editable hook
+    proc = subprocess.run([sys.executable, "-S", "-c", code], capture_output=True, text=True,
+                          env={"PYTHONPATH": f"{tmp_path}:{site}", "PATH": ""}, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout == ("the compiled kMC kernel kmc._lattice_gas is missing (No module named "
+                           "'kmc._lattice_gas'); install the package with `pip install .` (or run "
+                           "`make test`), which compiles ext/*.pyx\n")
