@@ -27,7 +27,7 @@ from libc.stdint cimport int32_t, int64_t, uint8_t
 from numpy.random cimport bitgen_t
 from _core cimport uniform_pos, tree_set, tree_select, tree_rebuild_parents
 
-from kmc.engine import initial_displacement, initial_particle_sites
+from kmc.engine import initial_displacement, initial_particle_sites, validate_csr
 
 ctypedef cnp.intp_t intp_t
 
@@ -85,14 +85,13 @@ cdef class LatticeGasKernel:
 
     def __cinit__(self, indptr, indices, edge_rate, occupancy, bit_generator, edge_vectors=None,
                   particle_sites=None, displacement=None):
+        validate_csr(indptr, indices)
         self.indptr = np.ascontiguousarray(indptr, dtype=np.intp)
         if len(indptr) - 1 >= 2**31:
             raise ValueError("graphs of 2**31 sites or more are not supported (int32 site ids)")
         self.indices = np.ascontiguousarray(indices, dtype=np.int32)
         self.n_sites = self.indptr.shape[0] - 1
         self.n_edges = self.indices.shape[0]
-        if self.n_sites < 1 or self.indptr[self.n_sites] != self.n_edges:
-            raise ValueError("indptr/indices do not form a CSR graph")
         occ = np.ascontiguousarray(occupancy, dtype=np.uint8).copy()
         if occ.shape != (self.n_sites,):
             raise ValueError(f"occupancy must have shape ({self.n_sites},), got {occ.shape}")
@@ -195,6 +194,8 @@ cdef class LatticeGasKernel:
         cdef intp_t[::1] log_src, log_dst
         cdef double[::1] log_t
         cdef bint logging = event_log is not None
+        if not t_stop >= self.time:
+            raise ValueError(f"t_stop = {t_stop!r} s lies before the clock ({self.time!r} s)")
         if logging:
             log_src, log_dst, log_t = event_log
             if log_src.shape[0] < max_events or log_dst.shape[0] < max_events or log_t.shape[0] < max_events:
@@ -229,6 +230,9 @@ cdef class LatticeGasKernel:
                         chosen = e
                         if target <= acc:
                             break
+                if chosen < 0:  # impossible unless the tree is stale: report, never index -1
+                    status = ST_MISMATCH
+                    break
                 j = self.indices[chosen]
                 # move the particle
                 self.occ[i] = 0

@@ -41,6 +41,7 @@ cdef class SumTree:
             raise IndexError(f"leaf {i} out of range 0..{self.n - 1}")
         if not (value >= 0.0 and value < float("inf")):
             raise ValueError(f"propensity must be finite and >= 0, got {value}")
+        value += 0.0  # -0.0 -> +0.0
         tree_set(&self.tree[0], self.P, i, value)
 
     def rebuild(self, values):
@@ -51,7 +52,7 @@ cdef class SumTree:
         if not np.all(np.isfinite(v) & (v >= 0.0)):
             raise ValueError("propensities must be finite and >= 0")
         arr = np.asarray(self.tree)
-        arr[self.P:self.P + self.n] = v
+        arr[self.P:self.P + self.n] = v + 0.0  # -0.0 -> +0.0
         arr[self.P + self.n:] = 0.0
         tree_rebuild_parents(&self.tree[0], self.P)
 

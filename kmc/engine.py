@@ -71,3 +71,32 @@ def initial_displacement(displacement, n_particles: int) -> np.ndarray:
     if d.shape != (n_particles, 3):
         raise ValueError(f"displacement must have shape ({n_particles}, 3), got {d.shape}")
     return d
+
+
+def validate_csr(indptr, indices) -> None:
+    """Check that (indptr, indices) is a symmetric graph without self-loops or bad indices.
+
+    The kernels update, after a hop i -> j, the sites that list i or j as neighbours by
+    walking the rows of i and j; that is correct only if every edge has its reverse.
+
+    Raises
+    ------
+    ValueError
+        On a malformed CSR structure, an out-of-range neighbour, a self-loop or a missing
+        reverse edge.
+    """
+    import scipy.sparse as sp
+
+    indptr = np.asarray(indptr)
+    indices = np.asarray(indices)
+    n = indptr.size - 1
+    if n < 1 or indptr[0] != 0 or indptr[-1] != indices.size or np.any(np.diff(indptr) < 0):
+        raise ValueError("indptr/indices do not form a CSR graph")
+    if indices.size and (indices.min() < 0 or indices.max() >= n):
+        raise ValueError(f"neighbour indices must lie in 0..{n - 1}")
+    adj = sp.csr_matrix((np.ones(indices.size, dtype=np.int32), indices, indptr), shape=(n, n))
+    adj.sum_duplicates()  # parallel edges (a 2-site periodic axis) are allowed, in pairs
+    if adj.diagonal().any():
+        raise ValueError("the graph has self-loops")
+    if (adj != adj.T).nnz:
+        raise ValueError("the graph is not symmetric: every edge i -> j needs its reverse j -> i")

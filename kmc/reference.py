@@ -12,7 +12,7 @@ import math
 import numpy as np
 
 from .engine import (DEBUG_MISMATCH, REACHED_EVENTS, REACHED_TIME, initial_displacement,
-                     initial_particle_sites)
+                     initial_particle_sites, validate_csr)
 
 
 class SumTree:
@@ -67,6 +67,7 @@ class ReferenceLatticeGas:
 
     def __init__(self, indptr, indices, edge_rate, occupancy, bit_generator, edge_vectors=None,
                  particle_sites=None, displacement=None):
+        validate_csr(indptr, indices)
         self.indptr = [int(x) for x in indptr]
         self.indices = [int(x) for x in indices]
         self.n_sites = len(self.indptr) - 1
@@ -118,6 +119,8 @@ class ReferenceLatticeGas:
 
     def run(self, t_stop, max_events, debug_every=0, event_log=None):
         """Same contract as ``LatticeGasKernel.run``."""
+        if not t_stop >= self.time:
+            raise ValueError(f"t_stop = {t_stop!r} s lies before the clock ({self.time!r} s)")
         tree = self.tree
         n = 0
         while True:
@@ -141,6 +144,8 @@ class ReferenceLatticeGas:
                     chosen = e
                     if target <= acc:
                         break
+            if chosen < 0:
+                return DEBUG_MISMATCH, n
             j = self.indices[chosen]
             self.occ[i], self.occ[j] = 0, 1
             self.pid[j], self.pid[i] = p, -1

@@ -8,12 +8,6 @@ from __future__ import annotations
 import numpy as np
 from scipy import stats
 
-#: Largest false-failure probability allowed for one test (VALIDATION.md).
-ALPHA = 1e-4
-
-#: Two-sided normal tail probability outside +-4 standard errors: 2*(1 - Phi(4)) = 6.33e-5.
-P_OUTSIDE_4SE = 2.0 * stats.norm.sf(4.0)
-
 #: A max_events bound that is never reached.
 NO_EVENT_LIMIT = 2**62
 

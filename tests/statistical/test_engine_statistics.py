@@ -17,7 +17,7 @@ from scipy import linalg, stats
 
 from kmc._sumtree import SumTree
 from kmc.engine import REACHED_EVENTS, REACHED_TIME, lattice_gas_kernel
-from kmc.graph import Graph, lattice_graph
+from kmc.graph import lattice_graph
 from kmc.lattice_gas import edge_rates, hop_rate
 from kmc.units import BOLTZMANN_EV
 
@@ -145,7 +145,7 @@ def test_A2_sumtree_select_chi_squared():
     counts against n*k_i/R, bins with expected count < 5 pooled into one bin (the leaves
     below ~1e2, whose expectations are < 5: 1e6 draws resolve only the top ~5 decades, the
     deterministic test below covers the rest), must stay below the chi-squared critical
-    value at p = 1e-4 for its degrees of freedom (12 pooled bins, dof 11:
+    value at p = 1e-4 for its degrees of freedom (with this seed 12 pooled bins, dof 11:
     chi2_{0.9999}(11) = 37.4): false-failure probability 1e-4 (asymptotic; every bin
     expects >= 5 and most expect > 1e3).
     """
@@ -164,7 +164,7 @@ def test_A2_sumtree_select_chi_squared():
     assert counts[vals == 0.0].sum() == 0, "a zero-rate leaf was selected"
     chi2, dof = pearson(counts, n * vals / R)
     crit = chi2_critical(dof, 1e-4)
-    assert dof >= 10
+    assert dof >= 6  # design: several decades resolved (11 with this seed)
     assert chi2 < crit, f"chi2 = {chi2:.2f} > {crit:.2f} (dof {dof})"
 
 
@@ -175,15 +175,16 @@ def test_A2_sumtree_interval_ownership_all_decades():
     1e-6 that 1e6 draws cannot resolve (k/R ~ 1e-13, still far above the u resolution of
     1e-16). For every positive leaf, select(u) at the middle of its interval returns it;
     u = 1 returns the last positive leaf and the smallest u > 0 the first one; zero leaves
-    are never returned. The cumulative sums C_i are exact (math.fsum) and the margin k_i/2
-    is checked to exceed 1e3 ulp(R), so the tree's rounding cannot move a midpoint.
+    are never returned. The cumulative sums C_i are exact (math.fsum); the tree's rounding
+    (node sums and the descent's subtractions, <= 1 ulp(R) per level, 6 levels, plus u*R)
+    moves a boundary by < 10 ulp(R), and the margin k_i/2 is checked to exceed 64 ulp(R).
     """
     vals = _twelve_decade_leaves()
     tree = SumTree(vals.size)
     tree.rebuild(vals)
     R = tree.total
     positive = np.flatnonzero(vals > 0.0)
-    assert vals[positive].min() / 2 > 1e3 * np.spacing(R)
+    assert vals[positive].min() / 2 > 64 * np.spacing(R)
     for i in positive:
         mid = (math.fsum(vals[:i]) + 0.5 * vals[i]) / R
         assert tree.select(mid) == i
@@ -301,16 +302,9 @@ def test_A2_kernel_two_level_selection():
 # --------------------------------------------------------------------------------------------
 
 def _small_graph():
-    """6 sites: a ring 0..5 plus the chords 0-3 and 1-4 (symmetric CSR, no geometry)."""
-    bonds = [(i, (i + 1) % 6) for i in range(6)] + [(0, 3), (1, 4)]
-    nbrs = [[] for _ in range(6)]
-    for a, b in bonds:
-        nbrs[a].append(b)
-        nbrs[b].append(a)
-    indptr = np.cumsum([0] + [len(x) for x in nbrs]).astype(np.intp)
-    indices = np.array([b for x in nbrs for b in x], np.intp)
-    return Graph(indptr=indptr, indices=indices, edge_vectors=np.zeros((indices.size, 3)),
-                 positions=np.zeros((6, 3)), shape=(), spacing=0.0)
+    """6 sites, 9 bonds, degree 3: a triangular prism (2 x 3 lattice, axis 1 periodic);
+    not bipartite, so no parity structure hides in the stationary law."""
+    return lattice_graph((2, 3), A, (False, True))
 
 
 def _master_equation(graph, rates, n_particles):
@@ -333,16 +327,15 @@ def _master_equation(graph, rates, n_particles):
 
 
 def _a5_case(case):
+    # bounded energies: every configuration keeps a Boltzmann weight >= 1/100 of the largest
     setup = np.random.Generator(np.random.PCG64(2718))
+    energy = setup.uniform(-0.03, 0.03, 6)
     if case == "ring6-driven":
         g = lattice_graph((6, 1), A, True)  # a ring along x; the field drives a current
-        energy = setup.normal(0.0, 0.04, 6)
         b = 0.4
         field = (2 * BOLTZMANN_EV * T_ROOM * b / A, 0.0, 0.0)
         return g, energy, field, 2
-    g = _small_graph()
-    energy = setup.normal(0.0, 0.04, 6)
-    return g, energy, (0.0, 0.0, 0.0), int(case[-1])
+    return _small_graph(), energy, (0.0, 0.0, 0.0), int(case[-1])
 
 
 A5_SEEDS = {"graph6-n1": 501, "graph6-n2": 502, "ring6-driven": 503}
@@ -352,7 +345,7 @@ A5_SEEDS = {"graph6-n1": 501, "graph6-n2": 502, "ring6-driven": 503}
 def test_A5_stationary_occupancy(case):
     """A5: occupancies relax to the exact stationary vector of the master equation.
 
-    Cases: a 6-site graph with random site energies (sd 0.04 eV) and 1 or 2 particles with
+    Cases: a 6-site graph with random site energies (uniform in +-0.03 eV) and 1 or 2 particles with
     exclusion (reversible rates: the stationary vector must be Boltzmann, checked exactly to
     1e-10), and a 6-site ring with a driving field and 2 particles (not reversible: the
     stationary vector is a current-carrying steady state that differs from Boltzmann, which
@@ -476,7 +469,8 @@ def _engine_case(dims):
         g = lattice_graph(dims, A, True)
         field = (2e7, 1e7, 0.0)
     else:
-        g = lattice_graph(dims, A, (True, False, True))  # an open axis: rows of unequal length
+        # an open axis (rows of unequal length) and Morton site numbering
+        g = lattice_graph(dims, A, (True, False, True), order="morton")
         field = (1e7, 0.0, -3e7)
     energy = setup.normal(0.0, 0.05, g.n_sites)
     occ = np.zeros(g.n_sites, np.uint8)
@@ -508,7 +502,8 @@ def _run_engine(engine, g, occ, rates, field, seed, schedule):
 def test_cython_matches_reference_event_by_event(dims):
     """Same seed => the Cython kernel and kmc.reference fire identical events (exact).
 
-    Lattice with coverage 0.3, random site energies and a field; the run is piecewise: up
+    8x8 periodic and 4x4x4 (one open axis, Morton order) lattices with coverage 0.3, random
+    site energies and a field; the run is piecewise: up
     to a t_stop t1 (about 1500 events in), the field is reversed with set_edge_rates, then
     2500 more events, then a second t_stop (0.4 t1 later) after which the field changes
     again, then 1000 events. Source,
@@ -544,3 +539,6 @@ def test_cython_matches_reference_event_by_event(dims):
     # the logged hops are real hops of the lattice and the clock never decreases
     times = np.concatenate([lc[2] for lc in logs_c])
     assert np.all(np.diff(times) >= 0.0)
+    bonds = set(zip(g.sources.tolist(), g.indices.tolist()))
+    for lc in logs_c:
+        assert set(zip(lc[0].tolist(), lc[1].tolist())) <= bonds

@@ -16,7 +16,7 @@ from kmc.engine import DEBUG_MISMATCH, lattice_gas_kernel
 from kmc.graph import lattice_graph
 from kmc.lattice_gas import edge_rates
 
-from kmc_stat_helpers import NO_EVENT_LIMIT, bitwise_equal, event_log
+from kmc_stat_helpers import bitwise_equal, event_log
 
 #: A propensity [1/s]: exactly zero, uniform in [1e-12, 1e12], or log-uniform over 24 decades.
 rates = st.one_of(

@@ -32,9 +32,9 @@ NU = 1e13  # attempt frequency [1/s]
 EA = 0.40  # barrier [eV]
 
 
-def _walkers(shape, m, field=(0.0, 0.0, 0.0), charge_number=1, seed=0):
+def _walkers(shape, m, field=(0.0, 0.0, 0.0), charge_number=1, seed=0, order="c"):
     """Kernel over ``m`` disjoint periodic ``shape`` lattices, one particle at site 0 of each."""
-    g = lattice_graph(shape, A, True)
+    g = lattice_graph(shape, A, True, order=order)
     rates = edge_rates(g, attempt_frequency=NU, barrier=EA, temperature=T,
                        charge_number=charge_number, field=field)
     indptr, indices, vectors = disjoint_copies(g.indptr, g.indices, m, g.edge_vectors)
@@ -65,14 +65,15 @@ def test_A3_msd_slope(shape):
     the SE's own sampling error with m = 2e4 is negligible), i.e. < 1e-4.
 
     Also exact: every unwrapped displacement equals the difference of the site positions
-    modulo the box (displacement bookkeeping along periodic edges).
+    modulo the box (displacement bookkeeping along periodic edges; the 3D case uses the
+    Morton site numbering).
     """
     d = len(shape)
     m = 20_000
     nu_eff = hop_rate(NU, EA, T)
     D = nu_eff * A**2
     tau = 30.0 / (2 * d * nu_eff) / 5
-    g, kern = _walkers(shape, m, seed=31 + d)
+    g, kern = _walkers(shape, m, seed=31 + d, order="morton" if d == 3 else "c")
     times = tau * np.arange(1, 6)
     r2 = np.empty((m, times.size))
     for k, t in enumerate(times):
@@ -86,7 +87,7 @@ def test_A3_msd_slope(shape):
     # exact bookkeeping: site positions and unwrapped displacements agree modulo the box
     local = kern.particle_sites % g.n_sites
     box = np.array(list(shape) + [1] * (3 - d)) * A
-    wrapped = (g.positions[local] - g.positions[0] - disp) / box
+    wrapped = (g.positions[local] - g.positions[0] - disp) / box  # particles start at site 0
     np.testing.assert_allclose(wrapped, np.round(wrapped), atol=1e-9)
 
 

@@ -95,3 +95,27 @@ def test_package_without_compiled_kernels_imports_and_explains(tmp_path):
     assert proc.stdout == ("the compiled kMC kernel kmc._lattice_gas is missing (No module named "
                            "'kmc._lattice_gas'); install the package with `pip install .` (or run "
                            "`make test`), which compiles ext/*.pyx\n")
+
+
+@pytest.mark.parametrize("indptr,indices,message", [
+    ([0, 1, 1, 2], [1, 0], "the graph is not symmetric: every edge i -> j needs its reverse j -> i"),
+    ([0, 1, 2], [5, 0], "neighbour indices must lie in 0..1"),
+    ([0, 1, 2], [0, 1], "the graph has self-loops"),
+    ([0, 2, 1], [1, 0], "indptr/indices do not form a CSR graph"),
+])
+@pytest.mark.parametrize("engine", ["cython", "reference"])
+def test_malformed_graphs_are_rejected(engine, indptr, indices, message):
+    n = len(indptr) - 1
+    with pytest.raises(ValueError) as info:
+        lattice_gas_kernel(engine, indptr, indices, np.ones(len(indices)),
+                           np.ones(n, np.uint8), np.random.PCG64(0))
+    assert str(info.value) == message
+
+
+@pytest.mark.parametrize("engine", ["cython", "reference"])
+def test_clock_never_runs_backwards(engine):
+    k = _gas(engine)
+    k.run(10.0, 10**9)
+    with pytest.raises(ValueError) as info:
+        k.run(5.0, 10)
+    assert str(info.value) == "t_stop = 5.0 s lies before the clock (10.0 s)"
