@@ -32,14 +32,10 @@ from kmc.engine import initial_displacement, initial_particle_sites, validate_cs
 ctypedef cnp.intp_t intp_t
 
 cdef enum Status:
-    # status codes returned by LatticeGasKernel.run
+    # status codes returned by LatticeGasKernel.run (named in kmc.engine)
     ST_TIME = 0       # clock advanced to t_stop (no event past it)
     ST_EVENTS = 1     # max_events executed before t_stop
     ST_MISMATCH = 2   # debug rebuild found a propensity that differs from the tree
-
-REACHED_TIME = ST_TIME
-REACHED_EVENTS = ST_EVENTS
-DEBUG_MISMATCH = ST_MISMATCH
 
 
 cdef class LatticeGasKernel:
@@ -47,8 +43,10 @@ cdef class LatticeGasKernel:
 
     Parameters
     ----------
-    indptr, indices : ndarray of intp
-        CSR adjacency of the site graph (row ``s`` lists the neighbours of site ``s``).
+    indptr, indices : ndarray of int
+        CSR adjacency of a symmetric site graph (row ``s`` lists the neighbours of site ``s``);
+        checked by :func:`kmc.engine.validate_csr`. Site ids are stored as int32 (half the
+        memory traffic of intp; graphs up to 2**31 sites).
     edge_rate : ndarray of float64, shape (n_edges,)
         Hop rate [1/s] of a particle along each directed edge when the target is empty.
     occupancy : ndarray of uint8, shape (n_sites,)
@@ -187,7 +185,8 @@ cdef class LatticeGasKernel:
         Returns
         -------
         status : int
-            ``REACHED_TIME``, ``REACHED_EVENTS`` or ``DEBUG_MISMATCH``.
+            ``REACHED_TIME``, ``REACHED_EVENTS`` or ``DEBUG_MISMATCH`` (see :mod:`kmc.engine`;
+            the last also when a hop scan finds no event, which only a stale tree can cause).
         n_fired : int
             Events fired in this call.
         """

@@ -74,8 +74,7 @@ def _check_range(key, raw, number, meta):
         raise ConfigError(f"{key} = {shown}: out of range, must be {_range_text(meta)}")
 
 
-def _type_name(tp):
-    return {int: "an integer", float: "a number", str: "a string", bool: "true or false"}.get(tp, str(tp))
+_PLURAL = {int: "integers", float: "numbers", str: "strings", bool: "true/false values"}
 
 
 def _convert_scalar(key, raw, tp, meta):
@@ -113,7 +112,7 @@ def _convert(key, raw, tp, meta):
     if origin is tuple:
         (item_tp, _) = typing.get_args(tp)
         if not isinstance(raw, list):
-            raise ConfigError(f"{key} = {raw!r}: expected a list of {_type_name(item_tp)[3:]}s")
+            raise ConfigError(f"{key} = {raw!r}: expected a list of {_PLURAL[item_tp]}")
         if meta["length"] and len(raw) not in meta["length"]:
             allowed = " or ".join(str(n) for n in meta["length"])
             raise ConfigError(f"{key} = {raw!r}: expected a list of {allowed} items, got {len(raw)}")
@@ -274,8 +273,7 @@ class LatticeGasDeck:
     output: OutputConfig = param("output paths", default=OutputConfig())
 
     def check(self, prefix):
-        if self.lattice.shape and self.field.amplitude and len(self.lattice.shape) == 2 \
-                and self.field.direction[2] != 0.0:
+        if len(self.lattice.shape) == 2 and self.field.direction[2] != 0.0:
             raise ConfigError(
                 f"field.direction = {list(self.field.direction)}: a 2D lattice has no z component")
 

@@ -97,3 +97,16 @@ def test_binary_file(tmp_path):
     with pytest.raises(ConfigError) as info:
         load_deck(path)
     assert str(info.value).startswith(f"{path}: cannot read deck (UnicodeDecodeError: ")
+
+
+@pytest.mark.parametrize("replace,message", [
+    (('shape = [8, 8]', 'shape = 8'), "deck.toml: lattice.shape = 8: expected a list of integers"),
+    (('periodic = [true, true]', 'periodic = [1, 1]'),
+     "deck.toml: lattice.periodic[0] = 1: expected true or false"),
+    (('[run]', '[field]\ndirection = "x"\n[run]'),
+     "deck.toml: field.direction = 'x': expected a list of numbers"),
+])
+def test_list_entries(replace, message):
+    with pytest.raises(ConfigError) as info:
+        loads_deck(BASE.replace(*replace), "deck.toml")
+    assert str(info.value) == message
