@@ -81,3 +81,16 @@ def bitwise_equal(a, b):
 def event_log(n):
     """Fresh (src, dst, time) arrays for ``run(..., event_log=...)`` of capacity ``n``."""
     return (np.full(n, -1, dtype=np.intp), np.full(n, -1, dtype=np.intp), np.full(n, np.nan))
+
+
+def independent_site_rates(indptr, indices, rates, occ):
+    """Propensity of every site recomputed from scratch in plain Python (same summation order
+    as the kernels, so the result must agree bitwise)."""
+    out = np.zeros(len(indptr) - 1)
+    for s in np.flatnonzero(occ):
+        r = 0.0
+        for e in range(indptr[s], indptr[s + 1]):
+            if not occ[indices[e]]:
+                r += float(rates[e])
+        out[s] = r
+    return out

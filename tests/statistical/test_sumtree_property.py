@@ -16,7 +16,7 @@ from kmc.engine import DEBUG_MISMATCH, lattice_gas_kernel
 from kmc.graph import lattice_graph
 from kmc.lattice_gas import edge_rates
 
-from kmc_stat_helpers import bitwise_equal, event_log
+from kmc_stat_helpers import bitwise_equal, event_log, independent_site_rates
 
 #: A propensity [1/s]: exactly zero, uniform in [1e-12, 1e12], or log-uniform over 24 decades.
 rates = st.one_of(
@@ -86,15 +86,6 @@ def test_A8_select_returns_positive_leaf_and_matches_twin(case):
         assert lo - tol < u * R <= cum[i] + tol
 
 
-def _site_rates_python(indptr, indices, k, occ):
-    out = np.zeros(len(indptr) - 1)
-    for s in np.flatnonzero(occ):
-        r = 0.0
-        for e in range(indptr[s], indptr[s + 1]):
-            if not occ[indices[e]]:
-                r += float(k[e])
-        out[s] = r
-    return out
 
 
 @settings(max_examples=60, deadline=None, derandomize=True,
@@ -132,7 +123,7 @@ def test_A8_kernel_tree_consistent_after_random_runs(data):
             assert status != DEBUG_MISMATCH
             assert kern.check()
             logs[eng].append((status, fired, kern.time, log))
-            expected = _site_rates_python(g.indptr, g.indices, k, kern.occupancy)
+            expected = independent_site_rates(g.indptr, g.indices, k, kern.occupancy)
             assert bitwise_equal(kern.site_rates, expected)
             fresh = SumTree(max(kern.n_particles, 1))
             fresh.rebuild(expected[kern.particle_sites] if kern.n_particles else [0.0])
