@@ -1,4 +1,4 @@
-"""The ``kmc`` command line: run, ensemble, analyze, bench, validate.
+"""The ``kmc`` command line: run, microstructure, ensemble, analyze, bench, validate.
 
 User errors (:class:`kmc.errors.KmcError`) are printed as one line, without a traceback,
 and the command exits with status 2.
@@ -15,15 +15,41 @@ from . import __version__
 from .errors import KmcError
 
 
+def _microstructure(args, deck=None) -> int:
+    from .config import MicrostructureDeck, load_deck
+    from .microstructure import build
+    from .output import microstructure_dataset, write_dataset
+    from .plots import microstructure_summary
+
+    deck = deck or load_deck(args.deck)
+    if not isinstance(deck, MicrostructureDeck):
+        raise KmcError(f"{args.deck}: model = {deck.model!r} has no microstructure; "
+                       "use a deck with model = 'microstructure'")
+    micro = build(deck)
+    ds = microstructure_dataset(micro, deck)
+    dataset = Path(args.output or deck.output.dataset)
+    write_dataset(ds, dataset)
+    print(f"wrote {dataset}  ({micro.n_grains} grains, {micro.shape[0]}x{micro.shape[1]}x"
+          f"{micro.shape[2]} sites, mean grain diameter "
+          f"{float(ds['mean_grain_diameter']) * 1e6:.3g} um, GB sites "
+          f"{float(ds['gb_site_fraction']):.1%}, porosity {float(ds['porosity']):.1%})")
+    figure = args.figure if args.figure is not None else deck.output.figure
+    if figure:
+        print(f"wrote {microstructure_summary(ds, figure)}")
+    return 0
+
+
 def _run(args) -> int:
     from tqdm import tqdm
 
-    from .config import load_deck
+    from .config import MicrostructureDeck, load_deck
     from .lattice_gas import simulate
     from .output import lattice_gas_dataset, write_dataset
     from .plots import lattice_gas_summary
 
     deck = load_deck(args.deck)
+    if isinstance(deck, MicrostructureDeck):
+        return _microstructure(args, deck)
     dataset = Path(args.output or deck.output.dataset)
     figure = args.figure if args.figure is not None else deck.output.figure
     with tqdm(total=deck.run.duration, unit="s", unit_scale=True, desc="simulated time",
@@ -93,6 +119,12 @@ def parser() -> argparse.ArgumentParser:
     r.add_argument("--figure", help="figure path, '' for none (overrides [output] figure)")
     r.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     r.set_defaults(func=_run)
+
+    m = sub.add_parser("microstructure", help="build a polycrystalline cell: netCDF maps + PNG")
+    m.add_argument("deck", help="TOML deck with [cell] and [microstructure]")
+    m.add_argument("-o", "--output", help="dataset path (overrides [output] dataset)")
+    m.add_argument("--figure", help="figure path, '' for none (overrides [output] figure)")
+    m.set_defaults(func=_microstructure)
 
     e = sub.add_parser("ensemble", help="run a deck over parameters and seeds (MPI) [not yet]")
     e.add_argument("deck")

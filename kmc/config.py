@@ -29,8 +29,8 @@ from .errors import ConfigError
 from .units import to_si
 
 
-def param(doc, *, unit=None, default=MISSING, lo=None, hi=None, lo_open=False, hi_open=False,
-          choices=None, length=None):
+def param(doc, *, unit=None, default=MISSING, default_factory=MISSING, lo=None, hi=None,
+          lo_open=False, hi_open=False, choices=None, length=None):
     """A deck field with its documentation, SI unit, range and choices.
 
     Parameters
@@ -49,7 +49,7 @@ def param(doc, *, unit=None, default=MISSING, lo=None, hi=None, lo_open=False, h
     """
     meta = dict(doc=doc, unit=unit, lo=lo, hi=hi, lo_open=lo_open, hi_open=hi_open,
                 choices=choices, length=length)
-    return field(default=default, metadata=meta)
+    return field(default=default, default_factory=default_factory, metadata=meta)
 
 
 def _range_text(meta):
@@ -109,6 +109,10 @@ def _convert_scalar(key, raw, tp, meta):
 
 def _convert(key, raw, tp, meta):
     origin = typing.get_origin(tp)
+    if tp is dict or origin is dict:
+        if not isinstance(raw, dict):
+            raise ConfigError(f"{key} = {raw!r}: expected a table [{key}]")
+        return dict(raw)  # validated by its consumer (e.g. kmc.materials)
     if origin is tuple:
         (item_tp, _) = typing.get_args(tp)
         if not isinstance(raw, list):
@@ -278,7 +282,141 @@ class LatticeGasDeck:
                 f"field.direction = {list(self.field.direction)}: a 2D lattice has no z component")
 
 
-def load_deck(path) -> LatticeGasDeck:
+# ---------------------------------------------------------------------------------------
+# The cell and its microstructure (MODEL.md section 1)
+# ---------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class CellConfig:
+    """Electrolyte slab between two Li electrodes at z = 0 and z = L, periodic laterally."""
+
+    thickness: float = param("electrolyte thickness L (along z, between the electrodes)", unit="m",
+                             lo=0.0, lo_open=True)
+    width: float = param("lateral size W along x", unit="m", lo=0.0, lo_open=True)
+    dimension: int = param("2 (a slab one site thick) or 3", default=2, lo=2, hi=3)
+    depth: float = param("lateral size along y (3D only; 0 = same as width)", unit="m", default=0.0,
+                         lo=0.0)
+    spacing: float = param("site edge h", unit="m", default=0.5e-6, lo=0.0, lo_open=True)
+    periodic: bool = param("periodic boundaries along x and y", default=True)
+    order: str = param("site numbering in memory: 'morton' (cache-friendly) or 'c' (grid order)",
+                       default="morton", choices=("morton", "c"))
+
+    def sites(self, prefix="cell."):
+        """Lattice shape (nx, ny, nz); ny = 1 in 2D."""
+        def count(name, length):
+            n = int(round(length / self.spacing))
+            if n < 1 or abs(n * self.spacing - length) > 1e-6 * self.spacing:
+                raise ConfigError(f"{prefix}{name} = {length:g} m: must be a whole number of sites of "
+                                  f"spacing {self.spacing:g} m")
+            if n > 4096:
+                raise ConfigError(f"{prefix}{name} = {length:g} m: {n} sites, at most 4096 per axis")
+            return n
+        nx = count("width", self.width)
+        ny = 1 if self.dimension == 2 else count("depth", self.depth or self.width)
+        return nx, ny, count("thickness", self.thickness)
+
+    def check(self, prefix):
+        self.sites(prefix)
+        if self.dimension == 2 and self.depth:
+            raise ConfigError(f"{prefix}depth = {self.depth:g} m: a 2D cell has no depth; remove the key")
+
+
+@dataclass(frozen=True)
+class PoresConfig:
+    """Pores carved into the electrolyte (VOID sites)."""
+
+    fraction: float = param("pore volume fraction", default=0.0, lo=0.0, hi=0.5)
+    radius: float = param("pore radius", unit="m", default=0.5e-6, lo=0.0, lo_open=True)
+    gb_preference: float = param("probability that a pore is centred on a GB site", default=0.8,
+                                 lo=0.0, hi=1.0)
+
+
+@dataclass(frozen=True)
+class FlawsConfig:
+    """Li-filled surface flaws at the plating interface (z = 0), connected to the electrode."""
+
+    depth: float = param("flaw depth a (0 = no flaws)", unit="m", default=0.0, lo=0.0)
+    width: float = param("flaw width", unit="m", default=0.5e-6, lo=0.0, lo_open=True)
+    mean_spacing: float = param("mean lateral distance between Poisson-placed flaws (0 = none)",
+                                unit="m", default=0.0, lo=0.0)
+    x_positions: tuple[float, ...] = param("listed flaw positions along x", unit="m", default=(),
+                                           lo=0.0)
+    y_positions: tuple[float, ...] = param("listed flaw positions along y (3D)", unit="m",
+                                           default=(), lo=0.0)
+
+    def check(self, prefix):
+        if self.y_positions and len(self.y_positions) != len(self.x_positions):
+            raise ConfigError(f"{prefix}y_positions = {list(self.y_positions)}: needs one entry per "
+                              f"x position ({len(self.x_positions)})")
+
+
+@dataclass(frozen=True)
+class ContourConfig:
+    """Contoured plating interface (seed 004): Li fills z < h(x, y)."""
+
+    kind: str = param("interface shape", default="flat",
+                      choices=("flat", "sinusoid", "egg_box", "pyramid"))
+    height: float = param("peak height H", unit="m", default=0.0, lo=0.0)
+    period: float = param("peak separation S", unit="m", default=10e-6, lo=0.0, lo_open=True)
+
+
+@dataclass(frozen=True)
+class MicrostructureConfig:
+    """How the electrolyte's grains are made."""
+
+    kind: str = param("grain structure", default="voronoi",
+                      choices=("voronoi", "single_crystal", "amorphous", "import"))
+    grain_size: float = param("target mean equivalent grain diameter d_g", unit="m", default=2.8e-6,
+                              lo=0.0, lo_open=True)
+    seeds: str = param("Voronoi seed process", default="poisson", choices=("poisson", "hardcore"))
+    hardcore_fraction: float = param("hard-core seed distance as a fraction of d_g", default=0.5,
+                                     lo=0.0, hi=0.65)
+    import_path: str = param("grain-id array to import (.npy or .nc)", default="")
+    import_variable: str = param("netCDF variable holding the grain ids", default="grain")
+    pores: PoresConfig = param("pores", default=PoresConfig())
+    flaws: FlawsConfig = param("surface flaws", default=FlawsConfig())
+    contour: ContourConfig = param("contoured plating interface", default=ContourConfig())
+
+    def check(self, prefix):
+        if self.kind == "import" and not self.import_path:
+            raise ConfigError(f"{prefix}import_path: required when {prefix}kind = 'import'")
+
+
+@dataclass(frozen=True)
+class MaterialConfig:
+    """Electrolyte material set from inputs/materials, with optional overrides."""
+
+    name: str = param("material set (file stem in inputs/materials, or a path)", default="llzo")
+    overrides: dict = param("property = 'value unit' entries replacing the set's values",
+                            default_factory=dict)
+
+
+@dataclass(frozen=True)
+class SeedConfig:
+    """Randomness."""
+
+    seed: int = param("master random seed (same deck + seed => bit-identical data)", default=0, lo=0)
+
+
+@dataclass(frozen=True)
+class MicrostructureDeck:
+    """A deck that builds (and inspects) a polycrystalline cell: ``kmc microstructure``."""
+
+    model: str = param("model", choices=("microstructure",))
+    cell: CellConfig = param("cell geometry")
+    microstructure: MicrostructureConfig = param("grains and features", default=MicrostructureConfig())
+    material: MaterialConfig = param("electrolyte material", default=MaterialConfig())
+    conditions: ConditionsConfig = param("operating conditions", default=ConditionsConfig())
+    run: SeedConfig = param("randomness", default=SeedConfig())
+    output: OutputConfig = param("output paths", default=OutputConfig(
+        dataset="results/microstructure.nc", figure="results/microstructure.png"))
+
+
+#: model name -> deck class
+DECKS = {"lattice_gas": LatticeGasDeck, "microstructure": MicrostructureDeck}
+
+
+def load_deck(path):
     """Read and validate a TOML deck.
 
     Raises
@@ -296,14 +434,18 @@ def load_deck(path) -> LatticeGasDeck:
     return loads_deck(text, source=str(path))
 
 
-def loads_deck(text: str, source: str = "<deck>") -> LatticeGasDeck:
-    """Validate a deck given as TOML text (see :func:`load_deck`)."""
+def loads_deck(text: str, source: str = "<deck>"):
+    """Validate a deck given as TOML text (see :func:`load_deck`); ``model`` picks the kind."""
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{source}: TOML syntax error: {exc}") from None
+    model = data.get("model")
+    if model not in DECKS:
+        shown = "missing" if model is None else repr(model)
+        raise ConfigError(f"{source}: model = {shown}: must be one of {', '.join(DECKS)}")
     try:
-        return build(LatticeGasDeck, data)
+        return build(DECKS[model], data)
     except ConfigError as exc:
         raise ConfigError(f"{source}: {exc}") from None
 

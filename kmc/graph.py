@@ -10,7 +10,7 @@ way.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 
 import networkx as nx
 import numpy as np
@@ -36,6 +36,10 @@ class Graph:
         Lattice spacing h [m].
     grid_index : ndarray of intp, shape (n_sites,)
         C-order index of each site's lattice cell.
+    site_data : dict of str to ndarray, shape (n_sites,)
+        Per-site properties (e.g. ``grain``, ``phase``, ``gb``), contiguous, in site order.
+    edge_data : dict of str to ndarray, shape (n_edges,)
+        Per-edge properties (e.g. ``type``: 0 intragranular, 1 grain boundary).
     """
 
     indptr: np.ndarray
@@ -45,6 +49,8 @@ class Graph:
     shape: tuple
     spacing: float
     grid_index: np.ndarray
+    site_data: dict = field(default_factory=dict)
+    edge_data: dict = field(default_factory=dict)
 
     @property
     def n_sites(self) -> int:
@@ -61,6 +67,26 @@ class Graph:
         """Source site of every directed edge."""
         return np.repeat(np.arange(self.n_sites, dtype=np.intp), np.diff(self.indptr))
 
+    def with_data(self, site=None, edge=None) -> "Graph":
+        """A copy with per-site and per-edge arrays added (given in site / edge order)."""
+        site_data, edge_data = dict(self.site_data), dict(self.edge_data)
+        for name, values in (site or {}).items():
+            values = np.ascontiguousarray(values)
+            if values.shape[:1] != (self.n_sites,):
+                raise ValueError(f"site data {name!r} needs {self.n_sites} values, got {values.shape}")
+            site_data[name] = values
+        for name, values in (edge or {}).items():
+            values = np.ascontiguousarray(values)
+            if values.shape[:1] != (self.n_edges,):
+                raise ValueError(f"edge data {name!r} needs {self.n_edges} values, got {values.shape}")
+            edge_data[name] = values
+        return replace(self, site_data=site_data, edge_data=edge_data)
+
+    def from_grid(self, grid) -> np.ndarray:
+        """Lattice-shaped ``grid`` (C order) as a per-site array in site order."""
+        grid = np.asarray(grid)
+        return np.ascontiguousarray(grid.reshape((-1,) + grid.shape[len(self.shape):])[self.grid_index])
+
     def to_grid(self, values) -> np.ndarray:
         """Per-site ``values`` (leading axis n_sites) arranged on the lattice, shape ``shape``."""
         values = np.asarray(values)
@@ -69,14 +95,24 @@ class Graph:
         return out.reshape(self.shape + values.shape[1:])
 
     def to_networkx(self) -> nx.Graph:
-        """Undirected networkx graph with node ``pos`` [m] and edge ``vector`` [m] attributes."""
+        """Undirected networkx graph: nodes carry ``pos`` [m] and every ``site_data`` entry,
+        edges carry ``vector`` [m] (from the lower to the higher site id) and every
+        ``edge_data`` entry."""
         g = nx.Graph()
-        g.add_nodes_from((s, {"pos": tuple(p)}) for s, p in enumerate(self.positions))
+        names = list(self.site_data)
+        columns = [self.site_data[n].tolist() for n in names]
+        g.add_nodes_from(
+            (s, {"pos": tuple(p), **{n: c[s] for n, c in zip(names, columns)}})
+            for s, p in enumerate(self.positions.tolist())
+        )
         src = self.sources
-        keep = src < self.indices
+        keep = np.flatnonzero(src < self.indices)
+        enames = list(self.edge_data)
+        ecolumns = [self.edge_data[n][keep].tolist() for n in enames]
+        vectors = self.edge_vectors[keep].tolist()
         g.add_edges_from(
-            (int(a), int(b), {"vector": tuple(v)})
-            for a, b, v in zip(src[keep], self.indices[keep], self.edge_vectors[keep])
+            (a, b, {"vector": tuple(vectors[k]), **{n: c[k] for n, c in zip(enames, ecolumns)}})
+            for k, (a, b) in enumerate(zip(src[keep].tolist(), self.indices[keep].tolist()))
         )
         return g
 

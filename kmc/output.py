@@ -35,12 +35,55 @@ VARIABLES = {
     "site_energy": ("eV", "site energy E_i"),
     "n_particles": ("1", "number of particles"),
     "hop_rate": ("s-1", "Arrhenius hop rate nu exp(-E_a/kT) in zero field"),
+    # microstructure
+    "grain": ("1", "grain id of each site"),
+    "phase": ("1", "site phase: 0 electrolyte, 1 Li metal, 2 void"),
+    "gb_site": ("1", "1 where the site has a grain-boundary edge"),
+    "triple_junction": ("1", "1 where the site touches three or more grains"),
+    "feature": ("1", "what set the phase: 0 tessellation, 1 pore, 2 flaw, 3 contoured electrode"),
+    "orientation": ("1", "grain orientation as a unit quaternion (x, y, z, w)"),
+    "seed_position": ("m", "Voronoi seed of the grain"),
+    "grain_diameter": ("m", "equivalent grain diameter (NaN for grains cut by the electrode faces)"),
+    "gb_pair": ("1", "grain ids of the two grains sharing a boundary"),
+    "misorientation": ("degree", "disorientation angle of the boundary (cubic symmetry)"),
+    "n_grains": ("1", "number of grains"),
+    "n_interior_grains": ("1", "number of grains not cut by the electrode faces"),
+    "n_gb_pairs": ("1", "number of distinct grain boundaries (pairs of touching grains)"),
+    "mean_grain_diameter": ("m", "mean equivalent diameter of the grains not cut by the faces"),
+    "std_grain_diameter": ("m", "standard deviation of the equivalent grain diameter"),
+    "gb_site_fraction": ("1", "fraction of sites that are grain-boundary sites"),
+    "gb_edge_fraction": ("1", "fraction of nearest-neighbour edges that cross a grain boundary"),
+    "triple_junction_count": ("1", "number of triple-junction sites"),
+    "porosity": ("1", "fraction of sites that are pores"),
+    "li_site_fraction": ("1", "fraction of sites that are Li metal (flaws, contoured electrode)"),
+    "quaternion": ("1", "quaternion component"),
+    "end": ("1", "end of a grain pair"),
+}
+
+#: CF flag attributes of categorical maps.
+FLAGS = {
+    "phase": {"flag_values": np.array([0, 1, 2], np.uint8), "flag_meanings": "electrolyte li_metal void"},
+    "feature": {"flag_values": np.array([0, 1, 2, 3], np.uint8),
+                "flag_meanings": "tessellation pore flaw contoured_electrode"},
 }
 
 
 def _attrs(name: str) -> dict:
     units, long_name = VARIABLES[name]
-    return {"units": units, "long_name": long_name}
+    return {"units": units, "long_name": long_name, **FLAGS.get(name, {})}
+
+
+def _common_attrs(deck, title: str, command: str) -> dict:
+    return {
+        "title": title,
+        "Conventions": "CF-1.10",
+        "model": deck.model,
+        "seed": deck.run.seed,
+        "kmc_version": __version__,
+        "config_json": json.dumps(as_dict(deck), sort_keys=True),
+        "history": f"{_dt.datetime.now(_dt.timezone.utc).isoformat(timespec='seconds')} "
+                   f"kmc {__version__}: {command}",
+    }
 
 
 def _map_dims(shape) -> tuple:
@@ -77,18 +120,40 @@ def lattice_gas_dataset(result) -> xr.Dataset:
     }
     ds = xr.Dataset({k: (dims_, np.asarray(v), _attrs(k)) for k, (dims_, v) in data.items()},
                     coords=coords)
-    ds.attrs.update({
-        "title": "kMC lattice-gas run",
-        "Conventions": "CF-1.10",
-        "model": deck.model,
-        "seed": deck.run.seed,
-        "stop_reason": result.stop_reason,
-        "kmc_version": __version__,
-        "config_json": json.dumps(as_dict(deck), sort_keys=True),
-        "wall_time_s": result.wall_time,
-        "history": f"{_dt.datetime.now(_dt.timezone.utc).isoformat(timespec='seconds')} "
-                   f"kmc {__version__}: kmc run",
-    })
+    ds.attrs.update(_common_attrs(deck, "kMC lattice-gas run", "kmc run"))
+    ds.attrs.update({"stop_reason": result.stop_reason, "wall_time_s": result.wall_time})
+    return ds
+
+
+def microstructure_dataset(micro, deck) -> xr.Dataset:
+    """Grain, phase and boundary maps, per-grain and per-boundary tables, and statistics."""
+    h = micro.spacing
+    coords = {d: (d, (np.arange(n) + 0.5) * h, _attrs(d)) for d, n in zip("xyz", micro.shape)}
+    coords["axis"] = ("axis", np.array(["x", "y", "z"]), _attrs("axis"))
+    coords["quaternion"] = ("quaternion", np.array(["x", "y", "z", "w"]), _attrs("quaternion"))
+    coords["end"] = ("end", np.array([0, 1], np.int8), _attrs("end"))
+    gb, tj = micro.classify()
+    pairs, angle = micro.gb_pairs()
+    stats = micro.statistics()
+    grid = ("x", "y", "z")
+    data = {
+        "grain": (grid, micro.grain),
+        "phase": (grid, micro.phase),
+        "gb_site": (grid, gb.astype(np.uint8)),
+        "triple_junction": (grid, tj.astype(np.uint8)),
+        "feature": (grid, micro.feature),
+        "orientation": (("grain_id", "quaternion"), micro.orientation),
+        "seed_position": (("grain_id", "axis"), micro.seeds),
+        "grain_diameter": (("grain_id",), micro.grain_diameters()),
+        "gb_pair": (("pair", "end"), pairs),
+        "misorientation": (("pair",), np.degrees(angle)),
+    }
+    data.update({k: ((), v) for k, v in stats.items() if k in VARIABLES})
+    ds = xr.Dataset({k: (dims, np.asarray(v), _attrs(k)) for k, (dims, v) in data.items()},
+                    coords=coords)
+    ds.attrs.update(_common_attrs(deck, "kMC microstructure", "kmc microstructure"))
+    ds.attrs.update({"material": deck.material.name, "amorphous": int(micro.amorphous),
+                     "spacing_m": h})
     return ds
 
 

@@ -54,3 +54,61 @@ def lattice_gas_summary(ds, path) -> Path:
     fig.savefig(path, dpi=110)
     plt.close(fig)
     return path
+
+
+def _phase_image(grain, phase):
+    """RGB image of a 2D slice: grains in random pastel colours, boundaries as one-pixel dark
+    lines (a pixel whose + neighbour in the slice is another grain), Li blue, voids white."""
+    n = int(grain.max()) + 1 if grain.size else 1
+    rng = np.random.default_rng(12345)  # fixed palette, independent of the run
+    palette = 0.45 + 0.5 * rng.random((n, 3))
+    img = palette[grain]
+    line = np.zeros(grain.shape, dtype=bool)
+    line[:-1, :] |= grain[:-1, :] != grain[1:, :]
+    line[:, :-1] |= grain[:, :-1] != grain[:, 1:]
+    img[line] *= 0.3
+    img[phase == 1] = (0.15, 0.35, 0.85)
+    img[phase == 2] = (1.0, 1.0, 1.0)
+    return img
+
+
+def microstructure_summary(ds, path) -> Path:
+    """Grain map (2D) or three orthogonal mid-slices (3D), with grain-size and misorientation
+    histograms. Li metal (flaws, contoured electrode) is blue, pores white, boundaries dark."""
+    grain, phase = ds["grain"].values, ds["phase"].values
+    h = float(ds.attrs.get("spacing_m", 1.0)) * 1e6
+    nx, ny, nz = grain.shape
+    if ny == 1:
+        slices = [("x-z", (slice(None), 0, slice(None)), (nx, nz), ("x [µm]", "z [µm]"))]
+    else:
+        slices = [("x-z (mid y)", (slice(None), ny // 2, slice(None)), (nx, nz), ("x [µm]", "z [µm]")),
+                  ("y-z (mid x)", (nx // 2, slice(None), slice(None)), (ny, nz), ("y [µm]", "z [µm]")),
+                  ("x-y (mid z)", (slice(None), slice(None), nz // 2), (nx, ny), ("x [µm]", "y [µm]"))]
+    fig, axes = plt.subplots(1, len(slices) + 2, figsize=(4.2 * (len(slices) + 2), 4.2),
+                             constrained_layout=True)
+    for ax, (title, sl, (a, b), (xl, yl)) in zip(axes, slices):
+        img = _phase_image(grain[sl], phase[sl])
+        ax.imshow(np.transpose(img, (1, 0, 2)), origin="lower", extent=(0, a * h, 0, b * h),
+                  interpolation="nearest")
+        ax.set(title=title, xlabel=xl, ylabel=yl)
+    d = ds["grain_diameter"].values
+    d = d[np.isfinite(d)] * 1e6
+    ax = axes[-2]
+    if d.size:
+        ax.hist(d, bins=30, color="0.4")
+        ax.axvline(float(np.mean(d)), color="r", label=f"mean {np.mean(d):.2f} µm")
+        ax.legend(fontsize=8)
+    ax.set(title="grain size", xlabel="equivalent diameter [µm]", ylabel="grains")
+    ax = axes[-1]
+    mis = ds["misorientation"].values
+    if mis.size and np.isfinite(mis).any():
+        ax.hist(mis[np.isfinite(mis)], bins=30, range=(0, 62.8), color="0.4")
+    ax.set(title="boundary misorientation", xlabel="disorientation [°]", ylabel="boundaries")
+    stats = (f"{int(ds['n_grains'])} grains, GB sites {float(ds['gb_site_fraction']):.1%}, "
+             f"triple junctions {int(ds['triple_junction_count'])}, porosity {float(ds['porosity']):.1%}")
+    fig.suptitle(f"{ds.attrs.get('material', '')} microstructure, seed {ds.attrs.get('seed')}: {stats}")
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path

@@ -53,7 +53,7 @@ MESSAGES = {
     'bad_choice': "deck.toml: run.engine = 'cyton': must be one of cython, reference; did you mean 'cython'?",
     'shape_len': 'deck.toml: lattice.shape = [8]: expected a list of 2 or 3 items, got 1',
     'negative_seed': 'deck.toml: run.seed = -1: out of range, must be >= 0',
-    'bad_model': "deck.toml: model = 'plating': must be one of lattice_gas",
+    'bad_model': "deck.toml: model = 'plating': must be one of lattice_gas, microstructure",
     'zero_direction': 'deck.toml: field.direction = [0.0, 0.0, 0.0]: must not be the zero vector',
     'section_not_table': 'deck.toml: conditions = 3: expected a table [conditions]',
     'periodic_small': 'deck.toml: lattice.shape = [2, 8]: a periodic axis needs at least 3 sites',
