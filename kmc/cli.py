@@ -17,6 +17,7 @@ from .errors import KmcError
 
 def _microstructure(args, deck=None) -> int:
     from .config import MicrostructureDeck, load_deck
+    from .materials import load_material, resolve
     from .microstructure import build
     from .output import microstructure_dataset, write_dataset
     from .plots import microstructure_summary
@@ -25,8 +26,10 @@ def _microstructure(args, deck=None) -> int:
     if not isinstance(deck, MicrostructureDeck):
         raise KmcError(f"{args.deck}: model = {deck.model!r} has no microstructure; "
                        "use a deck with model = 'microstructure'")
+    material = resolve(load_material(deck.material.name, deck.material.overrides),
+                       deck.conditions.temperature)
     micro = build(deck)
-    ds = microstructure_dataset(micro, deck)
+    ds = microstructure_dataset(micro, deck, material)
     dataset = Path(args.output or deck.output.dataset)
     write_dataset(ds, dataset)
     print(f"wrote {dataset}  ({micro.n_grains} grains, {micro.shape[0]}x{micro.shape[1]}x"

@@ -5,6 +5,7 @@ the builder attaches them as CF attributes and the tests read the same table (xc
 """
 from __future__ import annotations
 
+import dataclasses
 import datetime as _dt
 import json
 import os
@@ -56,6 +57,9 @@ VARIABLES = {
     "triple_junction_count": ("1", "number of triple-junction sites"),
     "porosity": ("1", "fraction of sites that are pores"),
     "li_site_fraction": ("1", "fraction of sites that are Li metal (flaws, contoured electrode)"),
+    "band_gap": ("eV", "electronic band gap of the site (GB value on GB sites)"),
+    "youngs_modulus": ("Pa", "Young's modulus of the site (r_E E on GB sites)"),
+    "trap_depth": ("eV", "electron trap depth (0 = no trap)"),
     "quaternion": ("1", "quaternion component"),
     "end": ("1", "end of a grain pair"),
 }
@@ -125,8 +129,9 @@ def lattice_gas_dataset(result) -> xr.Dataset:
     return ds
 
 
-def microstructure_dataset(micro, deck) -> xr.Dataset:
-    """Grain, phase and boundary maps, per-grain and per-boundary tables, and statistics."""
+def microstructure_dataset(micro, deck, material=None) -> xr.Dataset:
+    """Grain, phase and boundary maps, per-grain and per-boundary tables, statistics and, with
+    a resolved ``material``, the per-site property maps of ``Microstructure.site_properties``."""
     h = micro.spacing
     coords = {d: (d, (np.arange(n) + 0.5) * h, _attrs(d)) for d, n in zip("xyz", micro.shape)}
     coords["axis"] = ("axis", np.array(["x", "y", "z"]), _attrs("axis"))
@@ -149,11 +154,16 @@ def microstructure_dataset(micro, deck) -> xr.Dataset:
         "misorientation": (("pair",), np.degrees(angle)),
     }
     data.update({k: ((), v) for k, v in stats.items() if k in VARIABLES})
+    if material is not None:
+        data.update({k: (grid, v) for k, v in micro.site_properties(material).items()
+                     if k != "ionic_conductivity"})
     ds = xr.Dataset({k: (dims, np.asarray(v), _attrs(k)) for k, (dims, v) in data.items()},
                     coords=coords)
     ds.attrs.update(_common_attrs(deck, "kMC microstructure", "kmc microstructure"))
     ds.attrs.update({"material": deck.material.name, "amorphous": int(micro.amorphous),
                      "spacing_m": h})
+    if material is not None:
+        ds.attrs["material_json"] = json.dumps(dataclasses.asdict(material), sort_keys=True)
     return ds
 
 

@@ -243,3 +243,59 @@ def test_same_seed_same_microstructure_other_seed_differs():
     other = loads_deck(DECK.format(micro='grain_size = "2 um"', dim=2, L=20, W=30).replace(
         "seed = 3", "seed = 4"))
     assert not np.array_equal(build(other).grain, a.grain)
+
+
+def test_material_properties_on_sites_and_edges():
+    from kmc.materials import load_material, resolve
+
+    mat = resolve(load_material("llzo"), 298.15)
+    m = build(deck('grain_size = "2 um"\npores = { fraction = 0.03, radius = "0.5 um" }', W=30))
+    gb, tj = m.classify()
+    props = m.site_properties(mat)
+    np.testing.assert_array_equal(props["band_gap"], np.where(gb, mat.gb_band_gap, mat.band_gap))
+    np.testing.assert_array_equal(props["youngs_modulus"][gb], 0.5 * mat.youngs_modulus)
+    assert np.all(props["trap_depth"][tj] == mat.trap_depth_triple_junction)
+    pore_only = m.pore_surface() & ~tj
+    assert pore_only.any() and np.all(props["trap_depth"][pore_only] == mat.trap_depth_pore)
+    assert np.all(props["trap_depth"][~gb & ~m.pore_surface()] == 0.0)
+    g = m.graph(material=mat)
+    both_gb = (g.site_data["gb"][g.sources] == 1) & (g.site_data["gb"][g.indices] == 1)
+    np.testing.assert_array_equal(g.edge_data["fracture_toughness"],
+                                  np.where(both_gb, mat.gb_fracture_toughness, mat.fracture_toughness))
+    assert g.site_data["band_gap"].flags.c_contiguous and g.site_data["band_gap"].dtype == np.float64
+
+
+def test_cli_microstructure_writes_maps_and_figure(tmp_path, capsys):
+    from kmc.cli import main
+
+    path = tmp_path / "deck.toml"
+    path.write_text(DECK.format(micro='grain_size = "3 um"', dim=2, L=20, W=30))
+    out, fig = tmp_path / "m.nc", tmp_path / "m.png"
+    assert main(["microstructure", str(path), "-o", str(out), "--figure", str(fig)]) == 0
+    ds = xr.load_dataset(out)
+    assert ds["grain"].dims == ("x", "y", "z") and ds["grain"].shape == (60, 1, 40)
+    assert set(np.unique(ds["trap_depth"].values)) <= {0.0, 0.4, 0.6, 0.8}
+    assert ds.attrs["material"] == "llzo" and fig.stat().st_size > 10_000
+    assert "grains, 60x1x40 sites" in capsys.readouterr().out
+
+
+def test_cli_unknown_material_is_one_line(tmp_path, capsys):
+    from kmc.cli import main
+
+    path = tmp_path / "deck.toml"
+    path.write_text(DECK.format(micro="", dim=2, L=20, W=30) + '[material]\nname = "llzoo"\n')
+    assert main(["microstructure", str(path), "-o", str(tmp_path / "m.nc")]) == 2
+    assert capsys.readouterr().err == (
+        "kmc: error: material.name = 'llzoo': unknown material; did you mean 'llzo'? "
+        "(available: li3ps4, li6ps5cl, lipon, llzo, llzo_single_crystal)\n")
+
+
+def test_cli_unknown_material_property_is_one_line(tmp_path, capsys):
+    from kmc.cli import main
+
+    path = tmp_path / "deck.toml"
+    path.write_text(DECK.format(micro="", dim=2, L=20, W=30)
+                    + '[material]\nname = "llzo"\noverrides = { band_gapp = "3 eV" }\n')
+    assert main(["microstructure", str(path), "-o", str(tmp_path / "m.nc")]) == 2
+    assert capsys.readouterr().err == (
+        "kmc: error: material.overrides.band_gapp: unknown property; did you mean 'band_gap'?\n")
