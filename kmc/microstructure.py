@@ -436,45 +436,37 @@ def voronoi_grains(rng, shape, spacing: float, grain_size: float, periodic=(True
         Their seed positions [m] (y = 0 in 2D).
     """
     dim = 2 if shape[1] == 1 else 3
+    factor = poisson_diameter_factor(dim)
+    if min_distance_fraction > 0:
+        # no closed form for hard-core seeds: calibrate the factor on a pilot box of at most
+        # 12 grain diameters per axis (one correction step; a fraction of a 256^3 build)
+        cap = int(math.ceil(12 * grain_size / spacing))
+        pilot = Microstructure(*_tessellate(rng, tuple(min(n, cap) for n in shape), spacing,
+                                            grain_size, periodic, min_distance_fraction, factor))
+        d = pilot.grain_diameters()
+        d = d[np.isfinite(d)]
+        if d.size >= 20:
+            factor *= float(d.mean()) / grain_size
+    micro = _tessellate(rng, shape, spacing, grain_size, periodic, min_distance_fraction, factor)
+    return micro[2], micro[5]
+
+
+def _tessellate(rng, shape, spacing, grain_size, periodic, min_distance_fraction, factor):
+    """Seeds at the density for ``factor`` (see :func:`seed_density`) in the slab extended by
+    2 d_g beyond both faces, and their grain map. Returns the positional arguments of a
+    :class:`Microstructure` (no phases, orientations zero)."""
+    dim = 2 if shape[1] == 1 else 3
     active = [0, 2] if dim == 2 else [0, 1, 2]
     extent = np.array([shape[ax] * spacing for ax in active])
     margin = 2.0 * grain_size
     low = np.array([0.0] * (dim - 1) + [-margin])
     high = extent + np.array([0.0] * (dim - 1) + [margin])
     per = [periodic[ax] for ax in active]
-    factor = poisson_diameter_factor(dim)
-    if min_distance_fraction > 0:
-        factor = _hardcore_factor(rng, shape, spacing, grain_size, periodic, min_distance_fraction)
     n = max(1, int(round(seed_density(grain_size, dim, factor) * np.prod(high - low))))
     seeds = draw_seeds(rng, n, low, high, per, min_distance_fraction * grain_size)
-    return _relabel(nearest_seed(shape, spacing, seeds, low, high, per), seeds, dim)
-
-
-def _hardcore_factor(rng, shape, spacing, grain_size, periodic, fraction, pilot_grains=12):
-    """E[d_eq] / d(<V>) for hard-core seeds, measured on a pilot tessellation.
-
-    No closed form exists, so a pilot box of at most ``pilot_grains`` grain diameters per axis
-    is tessellated with the gamma-law factor of Poisson seeds and the factor is corrected by
-    the measured mean diameter (one step; the pilot costs a fraction of a 256^3 build).
-    """
-    cap = int(math.ceil(pilot_grains * grain_size / spacing))
-    pilot = tuple(min(n, cap) for n in shape)
-    dim = 2 if shape[1] == 1 else 3
-    factor = poisson_diameter_factor(dim)
-    active = [0, 2] if dim == 2 else [0, 1, 2]
-    extent = np.array([pilot[ax] * spacing for ax in active])
-    margin = 2.0 * grain_size
-    low = np.array([0.0] * (dim - 1) + [-margin])
-    high = extent + np.array([0.0] * (dim - 1) + [margin])
-    per = [periodic[ax] for ax in active]
-    n = max(1, int(round(seed_density(grain_size, dim, factor) * np.prod(high - low))))
-    seeds = draw_seeds(rng, n, low, high, per, fraction * grain_size)
-    grain, seeds3 = _relabel(nearest_seed(pilot, spacing, seeds, low, high, per), seeds, dim)
-    trial = Microstructure(pilot, spacing, grain, np.zeros(pilot, np.uint8),
-                           np.zeros((seeds3.shape[0], 4)), seeds3, periodic=tuple(periodic))
-    d = trial.grain_diameters()
-    d = d[np.isfinite(d)]
-    return factor * float(d.mean()) / grain_size if d.size >= 20 else factor
+    grain, seeds3 = _relabel(nearest_seed(shape, spacing, seeds, low, high, per), seeds, dim)
+    return (tuple(shape), spacing, grain, np.zeros(shape, np.uint8),
+            np.zeros((seeds3.shape[0], 4)), seeds3)
 
 
 def _relabel(grain, seeds, dim):
