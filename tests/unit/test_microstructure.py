@@ -299,3 +299,43 @@ def test_cli_unknown_material_property_is_one_line(tmp_path, capsys):
     assert main(["microstructure", str(path), "-o", str(tmp_path / "m.nc")]) == 2
     assert capsys.readouterr().err == (
         "kmc: error: material.overrides.band_gapp: unknown property; did you mean 'band_gap'?\n")
+
+
+@pytest.mark.parametrize("shape,periodic", [((7, 6, 5), (True, True, False)),
+                                            ((9, 1, 8), (True, True, False)),
+                                            ((6, 5, 4), (False, True, False))])
+def test_classification_equals_a_plain_loop(shape, periodic):
+    """Exact: GB sites, triple junctions, boundary pairs and the GB-edge count equal a
+    site-by-site loop over the lattice neighbours."""
+    rng = np.random.default_rng(4)
+    grain = rng.integers(0, 4, size=shape).astype(np.int32)
+    m = Microstructure(shape, 1.0, grain, np.zeros(shape, np.uint8), random_orientations(rng, 4),
+                       np.zeros((4, 3)), periodic=periodic)
+    gb = np.zeros(shape, bool)
+    tj = np.zeros(shape, bool)
+    pairs, n_gb_edges = set(), 0
+    for i, j, k in np.ndindex(*shape):
+        seen = {grain[i, j, k]}
+        for ax in range(3):
+            if shape[ax] == 1:
+                continue
+            for step in (1, -1):
+                c = [i, j, k]
+                c[ax] += step
+                if not 0 <= c[ax] < shape[ax]:
+                    if not periodic[ax]:
+                        continue
+                    c[ax] %= shape[ax]
+                other = grain[tuple(c)]
+                seen.add(other)
+                if other != grain[i, j, k]:
+                    gb[i, j, k] = True
+                    pairs.add((min(other, grain[i, j, k]), max(other, grain[i, j, k])))
+                    n_gb_edges += step == 1
+        tj[i, j, k] = len(seen) >= 3
+    got_gb, got_tj = m.classify()
+    np.testing.assert_array_equal(got_gb, gb)
+    np.testing.assert_array_equal(got_tj, tj)
+    assert {tuple(p) for p in m.gb_pairs()[0].tolist()} == pairs
+    assert m.statistics()["gb_edge_fraction"] == n_gb_edges / m.n_edges()
+
