@@ -184,7 +184,7 @@ def lattice_graph(shape, spacing: float, periodic=True, order: str = "c") -> Gra
     indptr = np.zeros(n + 1, dtype=np.intp)
     np.cumsum(counts, out=indptr[1:])
     positions = np.zeros((n, 3))
-    positions[:, :d] = coords[grid_index] * spacing
+    positions[:, :d] = (coords[grid_index] + 0.5) * spacing  # site centres
     return Graph(
         indptr=indptr,
         indices=np.ascontiguousarray(nbrs[valid], dtype=np.intp),

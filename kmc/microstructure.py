@@ -273,7 +273,8 @@ class Microstructure:
     def graph(self, order: str = "morton", material=None) -> Graph:
         """The site graph for the kernels and networkx.
 
-        ``site_data``: grain, phase, gb, triple_junction, feature, and with a ``material``
+        ``site_data``: grain, phase, gb, face (1 on the z = 0 layer facing electrode A, 2 on
+        the z = L layer facing electrode C), triple_junction, feature, and with a ``material``
         (:class:`kmc.materials.ResolvedMaterial`) the maps of :meth:`site_properties`.
         ``edge_data``: ``type`` (EDGE_BULK or EDGE_GB: the ends lie in different grains) and,
         with a material, ``fracture_toughness`` [Pa m^0.5]: intergranular where both ends are
@@ -285,7 +286,10 @@ class Microstructure:
         src, dst = g.sources, g.indices
         edge_type = np.where(grain[src] != grain[dst], EDGE_GB, EDGE_BULK).astype(np.uint8)
         gb_site = g.from_grid(gb).astype(np.uint8)
+        face = np.zeros(self.shape, dtype=np.int8)  # electrode faces (kmc.field.FACE_A / FACE_C)
+        face[:, :, 0], face[:, :, -1] = 1, 2
         site = {"grain": grain, "phase": g.from_grid(self.phase), "gb": gb_site,
+                "face": g.from_grid(face),
                 "triple_junction": g.from_grid(tj).astype(np.uint8), "feature": g.from_grid(self.feature)}
         edge = {"type": edge_type}
         if material is not None:

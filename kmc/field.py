@@ -1,0 +1,504 @@
+"""Quasi-static ionic field with equipotential metal clusters (MODEL.md section 4).
+
+Li+ transport in a single-ion conductor is migration only and fast compared with plating, so
+the electrolyte potential phi solves Kirchhoff's current law on the site graph at every
+topology change. Unknowns are the potential of every electrolyte (SE) site and one potential
+per *floating* Li cluster (metal is equipotential: a cluster is contracted into one node).
+Clusters touching the electrode at z = 0 (class A) are held at 0 V, clusters touching the
+electrode at z = L (class C) and that electrode at the cell voltage V. A floating cluster has
+zero net current, which alone makes it bipolar.
+
+Conductances (per directed edge pair, face area a_f = h^2, bulk sigma per site):
+
+* SE-SE: g = a_f sigma_ij / h with sigma_ij the harmonic mean of the two sites. An edge whose
+  ends lie in different grains crosses a GB layer of thickness delta_GB and specific
+  conductivity sigma_GB in series: 1/g = h/(a_f sigma_ij) + delta_GB/(a_f sigma_GB). An edge
+  between two GB sites of one grain runs along the boundary and carries half of its sheet
+  conductance sigma_GB delta_GB in parallel: g = a_f sigma_ij / h + sigma_GB delta_GB / 2 (the
+  other half belongs to the row on the other side). Both forms make results independent of h
+  (MODEL.md section 3; tested by B2).
+* metal-SE and electrode-SE: the half-bond ionic conductance 2 a_f sigma_s / h in series with
+  the linearised Butler-Volmer conductance a_f i0 (alpha_a + alpha_c) F / (R T); i0 is the
+  electrode value at the two electrode faces and the (faster) internal value at Li inside the
+  slab (flaws, dendrites, nuclei). The driving force is phi_s - Phi_c - p V_m / F with p the
+  Li pressure of the metal site (the stack pressure for an electrode face).
+
+The system is linear in V: galvanostatic control solves with V = 1 and with the pressure
+sources alone and scales so that the current into electrode A equals I(t) = J(t) A_cell;
+potentiostatic control uses the given V. Positive currents plate Li: into metal on a
+metal-SE edge, into electrode A for the total current.
+"""
+from __future__ import annotations
+
+import logging
+import math
+import time as wallclock
+from dataclasses import dataclass, field
+
+import numpy as np
+import scipy.sparse as sp
+import scipy.sparse.csgraph as csgraph
+import scipy.sparse.linalg as spla
+
+from .errors import KmcError
+from .graph import Graph
+from .microstructure import LI, SE
+from .units import FARADAY, GAS_CONSTANT
+
+log = logging.getLogger(__name__)
+
+#: Electrode faces of a site (``site_data["face"]``).
+FACE_NONE, FACE_A, FACE_C = 0, 1, 2
+#: Cluster classes.
+CLASS_A, CLASS_C, CLASS_FLOATING, CLASS_SHORT = 0, 1, 2, 3
+#: ``metal`` entry of an interface edge that belongs to an electrode reservoir face.
+ELECTRODE_A, ELECTRODE_C = -1, -2
+
+
+class FieldError(KmcError, RuntimeError):
+    """The field solve failed: non-finite values or no convergence (numbers in the message)."""
+
+
+@dataclass(frozen=True)
+class FieldParameters:
+    """Transport and kinetic parameters of the field solve (SI).
+
+    Attributes
+    ----------
+    temperature : float
+        T [K].
+    gb_conductivity : float
+        Specific Li+ conductivity sigma_GB of the GB layer [S/m].
+    gb_thickness : float
+        delta_GB [m].
+    exchange_current_density : float
+        i0 of the electrode faces [A/m^2] (``inf``: primary-current limit).
+    internal_exchange_current_density : float
+        i0 of Li inside the slab [A/m^2] (``inf`` allowed).
+    molar_volume : float
+        V_m of Li [m^3/mol].
+    stack_pressure : float
+        Pressure of the electrode reservoirs [Pa].
+    alpha_a, alpha_c : float
+        Transfer coefficients.
+    """
+
+    temperature: float
+    gb_conductivity: float
+    gb_thickness: float
+    exchange_current_density: float
+    internal_exchange_current_density: float
+    molar_volume: float = 13.0e-6
+    stack_pressure: float = 0.0
+    alpha_a: float = 0.5
+    alpha_c: float = 0.5
+
+    @classmethod
+    def from_material(cls, material, molar_volume: float = 13.0e-6, stack_pressure: float = 0.0):
+        """From a :class:`kmc.materials.ResolvedMaterial` at the cell temperature."""
+        return cls(temperature=material.temperature, gb_conductivity=material.gb_ionic_conductivity,
+                   gb_thickness=material.gb_thickness,
+                   exchange_current_density=material.exchange_current_density,
+                   internal_exchange_current_density=material.internal_exchange_current_density,
+                   molar_volume=molar_volume, stack_pressure=stack_pressure)
+
+    def charge_transfer_conductance(self, i0: float, area: float) -> float:
+        """Linearised Butler-Volmer conductance a_f i0 (alpha_a + alpha_c) F / (R T) [S]."""
+        return area * i0 * (self.alpha_a + self.alpha_c) * FARADAY / (GAS_CONSTANT * self.temperature)
+
+
+@dataclass
+class Clusters:
+    """Connected components of Li metal sites and the electrodes they touch.
+
+    Attributes
+    ----------
+    label : ndarray of intp
+        Cluster id of every site (-1 for non-metal sites).
+    kind : ndarray of int8
+        CLASS_A, CLASS_C, CLASS_FLOATING or CLASS_SHORT per cluster.
+    """
+
+    label: np.ndarray
+    kind: np.ndarray
+
+    @property
+    def n(self) -> int:
+        """Number of clusters."""
+        return self.kind.size
+
+    @property
+    def shorted(self) -> bool:
+        """True if one cluster touches both electrodes (a short circuit, MODEL.md section 7)."""
+        return bool(np.any(self.kind == CLASS_SHORT))
+
+
+def label_clusters(graph: Graph, metal: np.ndarray, face: np.ndarray, contact=None) -> Clusters:
+    """Label Li clusters (connected metal sites) and classify them by the electrodes they touch.
+
+    Parameters
+    ----------
+    graph : Graph
+    metal : ndarray of bool
+        Metal sites (phase LI).
+    face : ndarray of int
+        FACE_A / FACE_C for sites on an electrode face, FACE_NONE elsewhere.
+    contact : ndarray of bool, optional
+        False where an electrode-face site has lost contact (a void at the interface).
+    """
+    n = graph.n_sites
+    src, dst = graph.sources, graph.indices
+    keep = metal[src] & metal[dst]
+    adj = sp.csr_matrix((np.ones(int(keep.sum()), np.int8), (src[keep], dst[keep])), shape=(n, n))
+    _, comp = csgraph.connected_components(adj, directed=False)
+    label = np.full(n, -1, dtype=np.intp)
+    ids, inverse = np.unique(comp[metal], return_inverse=True)
+    label[metal] = inverse
+    touches = face if contact is None else np.where(contact, face, FACE_NONE)
+    in_a = np.zeros(ids.size, bool)
+    in_c = np.zeros(ids.size, bool)
+    in_a[label[metal & (touches == FACE_A)]] = True
+    in_c[label[metal & (touches == FACE_C)]] = True
+    kind = np.full(ids.size, CLASS_FLOATING, dtype=np.int8)
+    kind[in_a] = CLASS_A
+    kind[in_c] = CLASS_C
+    kind[in_a & in_c] = CLASS_SHORT
+    return Clusters(label=label, kind=kind)
+
+
+@dataclass
+class FieldSolution:
+    """Everything one field solve returns (SI).
+
+    Attributes
+    ----------
+    phi : ndarray
+        Electrolyte potential of every site [V] (NaN on metal, void and disconnected sites).
+    cluster_potential : ndarray
+        Potential of every Li cluster [V].
+    voltage : float
+        Cell voltage V = Phi_C - Phi_A [V].
+    current : float
+        Li+ current into electrode A (class-A clusters and the z = 0 face) [A]; > 0 plates A.
+    interface_metal, interface_se : ndarray of intp
+        The two ends of every metal-SE interface edge; ``interface_metal`` is ELECTRODE_A or
+        ELECTRODE_C for the reservoir faces.
+    interface_current : ndarray
+        Signed Li+ current across each interface edge [A]; > 0 plates the metal.
+    overpotential : ndarray
+        phi_s - Phi_metal - p V_m / F on each interface edge [V].
+    floating_current : ndarray
+        Plating (= dissolving) current through each cluster [A]: the sum of its positive
+        interface currents; 0 for non-floating clusters.
+    clusters : Clusters
+    residual : float
+        Relative residual ||A x - b|| / ||b|| of the solve.
+    iterations : int
+        Iterations of the iterative solver (0 for the direct one).
+    method : str
+        "direct" or "amg-cg".
+    seconds : float
+        Wall time of assembly and solve [s].
+    """
+
+    phi: np.ndarray
+    cluster_potential: np.ndarray
+    voltage: float
+    current: float
+    interface_metal: np.ndarray
+    interface_se: np.ndarray
+    interface_current: np.ndarray
+    overpotential: np.ndarray
+    floating_current: np.ndarray
+    clusters: Clusters
+    residual: float
+    iterations: int
+    method: str
+    seconds: float = 0.0
+
+
+@dataclass
+class _Cache:
+    """What a solver keeps between solves: the last solution (warm start) and preconditioner."""
+
+    x: dict = field(default_factory=dict)
+    amg: object = None
+    amg_size: int = -1
+    solves_since_setup: int = 0
+
+
+class FieldSolver:
+    """Assemble and solve the ionic field on a graph.
+
+    Parameters
+    ----------
+    graph : Graph
+        Needs ``site_data``: ``grain`` and ``face`` (FACE_*); ``ionic_conductivity``
+        [S/m] per site (or pass ``conductivity``).
+    params : FieldParameters
+    conductivity : float or ndarray, optional
+        Bulk conductivity per site [S/m] if the graph has none.
+    method : {"auto", "direct", "iterative"}
+        Sparse LU (SuperLU), or conjugate gradients with a smoothed-aggregation AMG
+        preconditioner (pyamg) kept across solves and rebuilt every ``amg_rebuild`` solves;
+        "auto" picks direct below ``direct_limit`` unknowns (default: 200,000 on graphs of
+        degree <= 4, i.e. 2D, and 10,000 otherwise: LU fill-in grows fast in 3D).
+    tol : float
+        Relative residual every solve must reach; a larger one raises :class:`FieldError`.
+    """
+
+    def __init__(self, graph: Graph, params: FieldParameters, conductivity=None, method="auto",
+                 tol=1e-10, direct_limit=None, amg_rebuild=50, maxiter=2000):
+        if method not in ("auto", "direct", "iterative"):
+            raise ValueError(f"method must be 'auto', 'direct' or 'iterative', got {method!r}")
+        self.graph = graph
+        self.params = params
+        sigma = graph.site_data.get("ionic_conductivity") if conductivity is None else conductivity
+        if sigma is None:
+            raise ValueError("no ionic conductivity: give conductivity= or site_data['ionic_conductivity']")
+        self.sigma = np.broadcast_to(np.asarray(sigma, float), (graph.n_sites,)).copy()
+        if direct_limit is None:  # sparse LU fills in badly in 3D: AMG-CG is faster there
+            direct_limit = 200_000 if np.diff(graph.indptr).max(initial=0) <= 4 else 10_000
+        self.method, self.tol, self.direct_limit = method, tol, direct_limit
+        self.amg_rebuild, self.maxiter = amg_rebuild, maxiter
+        h = graph.spacing
+        self.area = h * h
+        self.src, self.dst = graph.sources, graph.indices
+        self.face = np.asarray(graph.site_data["face"])
+        grain = np.asarray(graph.site_data["grain"])
+        s_i, s_j = self.sigma[self.src], self.sigma[self.dst]
+        sigma_ij = 2.0 * s_i * s_j / (s_i + s_j)
+        crossing = grain[self.src] != grain[self.dst]
+        # axis of every edge, and per site the axes along which it has a GB edge: an edge runs
+        # along a boundary if both ends have a boundary across another axis (same grain)
+        axis = np.argmax(np.abs(graph.edge_vectors), axis=1)
+        bit = (1 << axis).astype(np.int8)
+        gb_axes = np.zeros(graph.n_sites, np.int8)
+        np.bitwise_or.at(gb_axes, self.src[crossing], bit[crossing])
+        other = ~bit
+        along = (~crossing & ((gb_axes[self.src] & other) != 0) & ((gb_axes[self.dst] & other) != 0))
+        p = params
+        sheet = p.gb_conductivity * p.gb_thickness  # GB sheet conductance [S]
+        g = self.area * sigma_ij / h
+        if p.gb_thickness > 0:
+            g = np.where(crossing, self.area / (h / sigma_ij + p.gb_thickness / p.gb_conductivity), g)
+            g = np.where(along, g + sheet / 2.0, g)
+        #: SE-SE conductance of every directed edge [S]
+        self.g_se = g
+        #: half-bond ionic conductance of every site [S]; toward an electrode face (along z) it
+        #: carries the sheet of a boundary that runs along z next to the site (half the layer
+        #: over half the length: sigma_GB delta_GB)
+        self.g_half = 2.0 * self.area * self.sigma / h
+        self.g_half_z = self.g_half + np.where((gb_axes & 0b011) != 0, sheet, 0.0)
+        self._cache = _Cache()
+
+    # --- assembly -------------------------------------------------------------------------
+
+    def _interface_conductance(self, g_half, i0):
+        if math.isinf(i0):
+            return g_half
+        g_ct = self.params.charge_transfer_conductance(i0, self.area)
+        return 1.0 / (1.0 / g_half + 1.0 / g_ct)
+
+    def solve(self, phase, *, current=None, voltage=None, pressure=None, blocked=None,
+              contact=None) -> FieldSolution:
+        """Solve for the field of one configuration.
+
+        Parameters
+        ----------
+        phase : ndarray of uint8
+            SE, LI or VOID per site.
+        current : float, optional
+            Galvanostatic: Li+ current into electrode A [A] (I = J A_cell).
+        voltage : float, optional
+            Potentiostatic: cell voltage V [V]. Exactly one of ``current`` and ``voltage``.
+        pressure : ndarray, optional
+            Li pressure of every metal site [Pa] (default 0).
+        blocked : ndarray of bool, optional
+            Full, confined metal sites that block ionic current (MODEL.md section 5, item 1).
+        contact : ndarray of bool, optional
+            False for electrode-face sites that lost contact.
+        """
+        if (current is None) == (voltage is None):
+            raise ValueError("give exactly one of current= (galvanostatic) or voltage= (potentiostatic)")
+        start = wallclock.perf_counter()
+        p = self.params
+        n = self.graph.n_sites
+        phase = np.asarray(phase)
+        metal = phase == LI
+        se = phase == SE
+        clusters = label_clusters(self.graph, metal, self.face, contact)
+        if clusters.shorted:
+            raise FieldError("a Li cluster touches both electrodes (short circuit): no field to solve")
+        pressure = np.zeros(n) if pressure is None else np.asarray(pressure, float)
+        active_metal = metal if blocked is None else metal & ~np.asarray(blocked, bool)
+        e_shift = p.molar_volume / FARADAY  # V per Pa
+
+        # interface edges: lattice metal-SE edges, then electrode faces of SE sites
+        src, dst = self.src, self.dst
+        ms = active_metal[src] & se[dst]
+        m_site, s_site = src[ms], dst[ms]
+        g_ms = self._interface_conductance(self.g_half[s_site], p.internal_exchange_current_density)
+        touches = self.face if contact is None else np.where(contact, self.face, FACE_NONE)
+        fa = np.flatnonzero(se & (touches == FACE_A))
+        fc = np.flatnonzero(se & (touches == FACE_C))
+        g_fa = self._interface_conductance(self.g_half_z[fa], p.exchange_current_density)
+        g_fc = self._interface_conductance(self.g_half_z[fc], p.exchange_current_density)
+        metal_of = np.concatenate([m_site, np.full(fa.size, ELECTRODE_A), np.full(fc.size, ELECTRODE_C)])
+        se_of = np.concatenate([s_site, fa, fc])
+        g_if = np.concatenate([g_ms, g_fa, g_fc])
+        shift = np.concatenate([pressure[m_site], np.full(fa.size + fc.size, p.stack_pressure)]) * e_shift
+        kind_of = np.concatenate([clusters.kind[clusters.label[m_site]],
+                                  np.full(fa.size, CLASS_A, np.int8), np.full(fc.size, CLASS_C, np.int8)])
+        cl_of = np.concatenate([clusters.label[m_site], np.full(fa.size + fc.size, -1)])
+
+        # unknowns: SE sites, then floating clusters
+        index = np.full(n, -1, dtype=np.intp)
+        se_sites = np.flatnonzero(se)
+        index[se_sites] = np.arange(se_sites.size)
+        floating = np.flatnonzero(clusters.kind == CLASS_FLOATING)
+        f_index = np.full(clusters.n, -1, dtype=np.intp)
+        f_index[floating] = se_sites.size + np.arange(floating.size)
+        n_unknown = se_sites.size + floating.size
+
+        ss = se[src] & se[dst]
+        rows = [index[src[ss]]]
+        cols = [index[dst[ss]]]
+        vals = [-self.g_se[ss]]
+        diag = np.zeros(n_unknown)
+        np.add.at(diag, index[src[ss]], self.g_se[ss])
+        # interface edges: every one adds g to its SE diagonal; floating ones couple to the cluster
+        np.add.at(diag, index[se_of], g_if)
+        fl = kind_of == CLASS_FLOATING
+        fu = f_index[cl_of[fl]]
+        np.add.at(diag, fu, g_if[fl])
+        rows += [index[se_of[fl]], fu]
+        cols += [fu, index[se_of[fl]]]
+        vals += [-g_if[fl], -g_if[fl]]
+        rows.append(np.arange(n_unknown))
+        cols.append(np.arange(n_unknown))
+        vals.append(diag)
+        A = sp.csr_matrix((np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))),
+                          shape=(n_unknown, n_unknown))
+
+        # right-hand sides: b_V (per volt of the C side) and b_P (pressure shifts, V = 0)
+        to_c = kind_of == CLASS_C
+        b_v = np.zeros(n_unknown)
+        np.add.at(b_v, index[se_of[to_c]], g_if[to_c])
+        b_p = np.zeros(n_unknown)
+        np.add.at(b_p, index[se_of], g_if * shift)
+        np.add.at(b_p, fu, -g_if[fl] * shift[fl])
+
+        # SE regions cut off from both electrodes carry no current: leave them out
+        reach = self._connected_to_electrodes(A, b_v, g_if, se_of, kind_of, index)
+        sub = np.flatnonzero(reach)
+        A_r = A[sub][:, sub].tocsr()
+        x_v, x_p, iters, method = self._solve_pair(A_r, b_v[sub], b_p[sub])
+
+        # currents into electrode A per volt and from the pressure shifts alone; pick V
+        xv = np.full(n_unknown, np.nan)
+        xp = np.full(n_unknown, np.nan)
+        xv[sub], xp[sub] = x_v, x_p
+        a_edges = kind_of == CLASS_A
+        phi_v = xv[index[se_of]]
+        phi_p = xp[index[se_of]]
+        i_a_v = float(np.sum(g_if[a_edges] * phi_v[a_edges]))
+        i_a_p = float(np.sum(g_if[a_edges] * (phi_p[a_edges] - shift[a_edges])))
+        if voltage is None:
+            if i_a_v == 0.0:
+                raise FieldError("no ionic path between the electrodes: the cell cannot carry current")
+            voltage = (current - i_a_p) / i_a_v
+        x = voltage * xv + xp
+        if not np.all(np.isfinite(x[sub])):
+            raise FieldError("the field solve returned non-finite potentials")
+        residual = _residual(A_r, x[sub], voltage * b_v[sub] + b_p[sub])
+        if residual > self.tol:
+            raise FieldError(f"field solve did not converge: relative residual {residual:.3e} > "
+                             f"{self.tol:.1e} after {iters} iterations ({method})")
+
+        phi = np.full(n, np.nan)
+        phi[se_sites] = x[:se_sites.size]
+        cluster_potential = np.zeros(clusters.n)
+        cluster_potential[clusters.kind == CLASS_C] = voltage
+        cluster_potential[floating] = x[f_index[floating]]
+        metal_potential = np.where(kind_of == CLASS_C, voltage, 0.0)
+        metal_potential[fl] = x[fu]
+        eta = phi[se_of] - metal_potential - shift
+        i_if = np.where(np.isfinite(eta), g_if * eta, 0.0)
+        floating_current = np.zeros(clusters.n)
+        np.add.at(floating_current, cl_of[fl], np.maximum(i_if[fl], 0.0))
+        total = float(np.sum(i_if[kind_of == CLASS_A]))
+        return FieldSolution(
+            phi=phi, cluster_potential=cluster_potential, voltage=float(voltage), current=total,
+            interface_metal=metal_of, interface_se=se_of, interface_current=i_if,
+            overpotential=eta, floating_current=floating_current, clusters=clusters,
+            residual=residual, iterations=iters, method=method,
+            seconds=wallclock.perf_counter() - start)
+
+    @staticmethod
+    def _connected_to_electrodes(A, b_v, g_if, se_of, kind_of, index):
+        """Unknowns whose component of the matrix graph has a Dirichlet (electrode) coupling."""
+        _, comp = csgraph.connected_components(A, directed=False)
+        anchored = np.zeros(comp.max() + 1 if comp.size else 0, bool)
+        dirichlet = (kind_of == CLASS_A) | (kind_of == CLASS_C)
+        anchored[comp[index[se_of[dirichlet]]]] = True
+        return anchored[comp]
+
+    # --- linear algebra -------------------------------------------------------------------
+
+    def _solve_pair(self, A, b1, b2):
+        method = self.method
+        if method == "auto":
+            method = "direct" if A.shape[0] <= self.direct_limit else "iterative"
+        if A.shape[0] == 0:
+            return np.zeros(0), np.zeros(0), 0, method
+        if method == "direct":
+            # symmetric minimum-degree ordering, no pivoting: the matrix is SPD
+            lu = spla.splu(A.tocsc(), permc_spec="MMD_AT_PLUS_A", diag_pivot_thresh=0.0,
+                           options={"SymmetricMode": True})
+            return lu.solve(b1), (lu.solve(b2) if np.any(b2) else np.zeros_like(b2)), 0, "direct"
+        x1, it1 = self._cg(A, b1, "v")
+        x2, it2 = self._cg(A, b2, "p") if np.any(b2) else (np.zeros_like(b2), 0)
+        return x1, x2, it1 + it2, "amg-cg"
+
+    def _cg(self, A, b, key):
+        import pyamg
+
+        c = self._cache
+        if c.amg is None or c.amg_size != A.shape[0] or c.solves_since_setup >= self.amg_rebuild:
+            # a hierarchy from a slightly different matrix is still a good preconditioner
+            c.amg = pyamg.smoothed_aggregation_solver(A, symmetry="symmetric", max_coarse=500)
+            c.amg_size, c.solves_since_setup = A.shape[0], 0
+        c.solves_since_setup += 1
+        M = c.amg.aspreconditioner(cycle="V")
+        x0 = c.x.get(key)
+        x0 = x0 if x0 is not None and x0.size == b.size else None
+        norm_b = np.linalg.norm(b)
+        if norm_b == 0.0:
+            return np.zeros_like(b), 0
+        count = [0]
+
+        def tick(_):
+            count[0] += 1
+        x, info = spla.cg(A, b, x0=x0, rtol=self.tol * 0.1, atol=0.0, maxiter=self.maxiter, M=M,
+                          callback=tick)
+        if info != 0:
+            res = _residual(A, x, b)
+            raise FieldError(f"field solve did not converge: relative residual {res:.3e} after "
+                             f"{count[0]} CG iterations (amg-cg)")
+        c.x[key] = x
+        return x, count[0]
+
+
+def _residual(A, x, b) -> float:
+    nb = np.linalg.norm(b)
+    return float(np.linalg.norm(A @ x - b) / nb) if nb > 0 else float(np.linalg.norm(A @ x))
+
+
+def electrode_faces(graph: Graph) -> np.ndarray:
+    """FACE_A for sites in the lowest z layer, FACE_C for the highest, FACE_NONE elsewhere."""
+    z = graph.positions[:, 2]
+    face = np.full(graph.n_sites, FACE_NONE, dtype=np.int8)
+    face[np.isclose(z, z.min())] = FACE_A
+    face[np.isclose(z, z.max())] = FACE_C
+    return face
