@@ -196,7 +196,7 @@ class FieldSolution:
     iterations : int
         Iterations of the iterative solver (0 for the direct one).
     method : str
-        "direct" or "amg-cg".
+        "direct", "direct-pcg" (CG preconditioned by an earlier LU) or "amg-cg".
     seconds : float
         Wall time of assembly and solve [s].
     """
@@ -219,12 +219,15 @@ class FieldSolution:
 
 @dataclass
 class _Cache:
-    """What a solver keeps between solves: the last solution (warm start) and preconditioner."""
+    """What a solver keeps between solves: the last solutions (warm starts), the last LU
+    factors and the AMG hierarchy (preconditioners for the next, slightly different matrix)."""
 
     x: dict = field(default_factory=dict)
+    lu: object = None
+    lu_matrix: object = None
+    lu_age: int = 0
     amg: object = None
-    amg_size: int = -1
-    solves_since_setup: int = 0
+    amg_age: int = 0
 
 
 class FieldSolver:
@@ -239,16 +242,23 @@ class FieldSolver:
     conductivity : float or ndarray, optional
         Bulk conductivity per site [S/m] if the graph has none.
     method : {"auto", "direct", "iterative"}
-        Sparse LU (SuperLU), or conjugate gradients with a smoothed-aggregation AMG
-        preconditioner (pyamg) kept across solves and rebuilt every ``amg_rebuild`` solves;
+        Sparse LU (SuperLU; after a topology change the previous factors precondition CG and
+        the matrix is refactorised every ``refactor_every`` solves or when that CG needs more
+        than 25 iterations), or conjugate gradients with a smoothed-aggregation AMG
+        preconditioner (pyamg) rebuilt every ``amg_rebuild`` solves (default 1: a hierarchy
+        from the matrix before a site conversion needed 2.3x the CG iterations and was slower
+        overall, docs/performance.md);
         "auto" picks direct below ``direct_limit`` unknowns (default: 200,000 on graphs of
         degree <= 4, i.e. 2D, and 10,000 otherwise: LU fill-in grows fast in 3D).
     tol : float
-        Relative residual every solve must reach; a larger one raises :class:`FieldError`.
+        Relative residual ||A x - b|| / ||b|| every solve must reach (CG iterates to tol/10);
+        a larger one raises :class:`FieldError`. The total current is exact whatever ``tol``
+        (galvanostatic scaling); ``tol`` sets the accuracy of its distribution
+        (docs/performance.md measures the error).
     """
 
     def __init__(self, graph: Graph, params: FieldParameters, conductivity=None, method="auto",
-                 tol=1e-10, direct_limit=None, amg_rebuild=50, maxiter=2000):
+                 tol=1e-8, direct_limit=None, amg_rebuild=1, refactor_every=50, maxiter=2000):
         if method not in ("auto", "direct", "iterative"):
             raise ValueError(f"method must be 'auto', 'direct' or 'iterative', got {method!r}")
         self.graph = graph
@@ -260,7 +270,8 @@ class FieldSolver:
         if direct_limit is None:  # sparse LU fills in badly in 3D: AMG-CG is faster there
             direct_limit = 200_000 if np.diff(graph.indptr).max(initial=0) <= 4 else 10_000
         self.method, self.tol, self.direct_limit = method, tol, direct_limit
-        self.amg_rebuild, self.maxiter = amg_rebuild, maxiter
+        self.amg_rebuild, self.refactor_every, self.maxiter = amg_rebuild, refactor_every, maxiter
+        self._last_residual = math.nan
         h = graph.spacing
         self.area = h * h
         self.src, self.dst = graph.sources, graph.indices
@@ -352,81 +363,77 @@ class FieldSolver:
                                   np.full(fa.size, CLASS_A, np.int8), np.full(fc.size, CLASS_C, np.int8)])
         cl_of = np.concatenate([clusters.label[m_site], np.full(fa.size + fc.size, -1)])
 
-        # unknowns: SE sites, then floating clusters
-        index = np.full(n, -1, dtype=np.intp)
-        se_sites = np.flatnonzero(se)
-        index[se_sites] = np.arange(se_sites.size)
+        # One slot per site, so the matrix keeps its size and sparsity pattern as sites convert
+        # and a factorisation or AMG hierarchy of an earlier matrix stays a good preconditioner:
+        # SE sites hold phi_s, the lowest site of each floating cluster holds its potential,
+        # every other slot is an identity row (x = 0).
         floating = np.flatnonzero(clusters.kind == CLASS_FLOATING)
-        f_index = np.full(clusters.n, -1, dtype=np.intp)
-        f_index[floating] = se_sites.size + np.arange(floating.size)
-        n_unknown = se_sites.size + floating.size
-
-        ss = se[src] & se[dst]
-        rows = [index[src[ss]]]
-        cols = [index[dst[ss]]]
-        vals = [-self.g_se[ss]]
-        diag = np.zeros(n_unknown)
-        np.add.at(diag, index[src[ss]], self.g_se[ss])
-        # interface edges: every one adds g to its SE diagonal; floating ones couple to the cluster
-        np.add.at(diag, index[se_of], g_if)
+        metal_sites = np.flatnonzero(metal)
+        slot_of_cluster = np.full(clusters.n, -1, dtype=np.intp)
+        first = np.full(clusters.n, n, dtype=np.intp)
+        np.minimum.at(first, clusters.label[metal_sites], metal_sites)
+        slot_of_cluster[floating] = first[floating]
         fl = kind_of == CLASS_FLOATING
-        fu = f_index[cl_of[fl]]
-        np.add.at(diag, fu, g_if[fl])
-        rows += [index[se_of[fl]], fu]
-        cols += [fu, index[se_of[fl]]]
-        vals += [-g_if[fl], -g_if[fl]]
-        rows.append(np.arange(n_unknown))
-        cols.append(np.arange(n_unknown))
-        vals.append(diag)
-        A = sp.csr_matrix((np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))),
-                          shape=(n_unknown, n_unknown))
+        fu = slot_of_cluster[cl_of[fl]]
+        ss = se[src] & se[dst]
+        # coupling graph -> components anchored to an electrode (others carry no current)
+        c_rows = np.concatenate([src[ss], se_of[fl], fu])
+        c_cols = np.concatenate([dst[ss], fu, se_of[fl]])
+        coupling = sp.csr_matrix((np.ones(c_rows.size, np.int8), (c_rows, c_cols)), shape=(n, n))
+        _, comp = csgraph.connected_components(coupling, directed=False)
+        anchored_comp = np.zeros(comp.max() + 1, bool)
+        anchored_comp[comp[se_of[(kind_of == CLASS_A) | (kind_of == CLASS_C)]]] = True
+        unknown = np.zeros(n, bool)
+        unknown[se] = True
+        unknown[slot_of_cluster[floating]] = True
+        unknown &= anchored_comp[comp]
 
-        # right-hand sides: b_V (per volt of the C side) and b_P (pressure shifts, V = 0)
-        to_c = kind_of == CLASS_C
-        b_v = np.zeros(n_unknown)
-        np.add.at(b_v, index[se_of[to_c]], g_if[to_c])
-        b_p = np.zeros(n_unknown)
-        np.add.at(b_p, index[se_of], g_if * shift)
-        np.add.at(b_p, fu, -g_if[fl] * shift[fl])
+        keep_ss = ss & unknown[src]
+        keep_if = unknown[se_of]
+        keep_fl = fl & keep_if
+        fu_k = slot_of_cluster[cl_of[keep_fl]]
+        diag = (np.bincount(src[keep_ss], self.g_se[keep_ss], n)
+                + np.bincount(se_of[keep_if], g_if[keep_if], n)
+                + np.bincount(fu_k, g_if[keep_fl], n))
+        diag[~unknown] = 1.0
+        rows = np.concatenate([src[keep_ss], se_of[keep_fl], fu_k, np.arange(n)])
+        cols = np.concatenate([dst[keep_ss], fu_k, se_of[keep_fl], np.arange(n)])
+        vals = np.concatenate([-self.g_se[keep_ss], -g_if[keep_fl], -g_if[keep_fl], diag])
+        A = sp.csr_matrix((vals, (rows, cols)), shape=(n, n))
 
-        # SE regions cut off from both electrodes carry no current: leave them out
-        reach = self._connected_to_electrodes(A, b_v, g_if, se_of, kind_of, index)
-        sub = np.flatnonzero(reach)
-        A_r = A[sub][:, sub].tocsr()
-        x_v, x_p, iters, method = self._solve_pair(A_r, b_v[sub], b_p[sub])
+        # right-hand sides: b_V (per volt on the C side) and b_P (pressure shifts, V = 0)
+        to_c = keep_if & (kind_of == CLASS_C)
+        b_v = np.bincount(se_of[to_c], g_if[to_c], n)
+        b_p = (np.bincount(se_of[keep_if], g_if[keep_if] * shift[keep_if], n)
+               - np.bincount(fu_k, g_if[keep_fl] * shift[keep_fl], n))
+        x_v, x_p, iters, method = self._solve_pair(A, b_v, b_p)
 
         # currents into electrode A per volt and from the pressure shifts alone; pick V
-        xv = np.full(n_unknown, np.nan)
-        xp = np.full(n_unknown, np.nan)
-        xv[sub], xp[sub] = x_v, x_p
-        a_edges = kind_of == CLASS_A
-        phi_v = xv[index[se_of]]
-        phi_p = xp[index[se_of]]
-        i_a_v = float(np.sum(g_if[a_edges] * phi_v[a_edges]))
-        i_a_p = float(np.sum(g_if[a_edges] * (phi_p[a_edges] - shift[a_edges])))
+        a_edges = keep_if & (kind_of == CLASS_A)
+        i_a_v = float(np.sum(g_if[a_edges] * x_v[se_of[a_edges]]))
+        i_a_p = float(np.sum(g_if[a_edges] * (x_p[se_of[a_edges]] - shift[a_edges])))
         if voltage is None:
             if i_a_v == 0.0:
                 raise FieldError("no ionic path between the electrodes: the cell cannot carry current")
             voltage = (current - i_a_p) / i_a_v
-        x = voltage * xv + xp
-        if not np.all(np.isfinite(x[sub])):
+        x = voltage * x_v + x_p
+        if not np.all(np.isfinite(x)):
             raise FieldError("the field solve returned non-finite potentials")
-        residual = _residual(A_r, x[sub], voltage * b_v[sub] + b_p[sub])
+        residual = _residual(A, x, voltage * b_v + b_p)
         if residual > self.tol:
             raise FieldError(f"field solve did not converge: relative residual {residual:.3e} > "
                              f"{self.tol:.1e} after {iters} iterations ({method})")
 
-        phi = np.full(n, np.nan)
-        phi[se_sites] = x[:se_sites.size]
+        phi = np.where(se & unknown, x, np.nan)
         cluster_potential = np.zeros(clusters.n)
         cluster_potential[clusters.kind == CLASS_C] = voltage
-        cluster_potential[floating] = x[f_index[floating]]
+        cluster_potential[floating] = np.where(unknown[slot_of_cluster[floating]],
+                                               x[slot_of_cluster[floating]], np.nan)
         metal_potential = np.where(kind_of == CLASS_C, voltage, 0.0)
-        metal_potential[fl] = x[fu]
+        metal_potential[fl] = cluster_potential[cl_of[fl]]
         eta = phi[se_of] - metal_potential - shift
         i_if = np.where(np.isfinite(eta), g_if * eta, 0.0)
-        floating_current = np.zeros(clusters.n)
-        np.add.at(floating_current, cl_of[fl], np.maximum(i_if[fl], 0.0))
+        floating_current = np.bincount(cl_of[fl], np.maximum(i_if[fl], 0.0), clusters.n)
         total = float(np.sum(i_if[kind_of == CLASS_A]))
         return FieldSolution(
             phi=phi, cluster_potential=cluster_potential, voltage=float(voltage), current=total,
@@ -435,57 +442,71 @@ class FieldSolver:
             residual=residual, iterations=iters, method=method,
             seconds=wallclock.perf_counter() - start)
 
-    @staticmethod
-    def _connected_to_electrodes(A, b_v, g_if, se_of, kind_of, index):
-        """Unknowns whose component of the matrix graph has a Dirichlet (electrode) coupling."""
-        _, comp = csgraph.connected_components(A, directed=False)
-        anchored = np.zeros(comp.max() + 1 if comp.size else 0, bool)
-        dirichlet = (kind_of == CLASS_A) | (kind_of == CLASS_C)
-        anchored[comp[index[se_of[dirichlet]]]] = True
-        return anchored[comp]
-
     # --- linear algebra -------------------------------------------------------------------
 
     def _solve_pair(self, A, b1, b2):
+        """Solve A x = b for the two right-hand sides, reusing what the last solves left."""
         method = self.method
         if method == "auto":
             method = "direct" if A.shape[0] <= self.direct_limit else "iterative"
-        if A.shape[0] == 0:
-            return np.zeros(0), np.zeros(0), 0, method
-        if method == "direct":
-            # symmetric minimum-degree ordering, no pivoting: the matrix is SPD
-            lu = spla.splu(A.tocsc(), permc_spec="MMD_AT_PLUS_A", diag_pivot_thresh=0.0,
-                           options={"SymmetricMode": True})
-            return lu.solve(b1), (lu.solve(b2) if np.any(b2) else np.zeros_like(b2)), 0, "direct"
-        x1, it1 = self._cg(A, b1, "v")
-        x2, it2 = self._cg(A, b2, "p") if np.any(b2) else (np.zeros_like(b2), 0)
-        return x1, x2, it1 + it2, "amg-cg"
+        solve = self._direct if method == "direct" else self._amg
+        x1, it1, used = solve(A, b1, "v")
+        if not np.any(b2):
+            return x1, np.zeros_like(b2), it1, used
+        x2, it2, _ = solve(A, b2, "p")
+        return x1, x2, it1 + it2, used
 
-    def _cg(self, A, b, key):
+    def _direct(self, A, b, key):
+        """Sparse LU (symmetric minimum-degree ordering, no pivoting: A is SPD). After a
+        topology change the previous factors precondition CG (a few iterations); the matrix is
+        refactorised when that fails or every ``refactor_every`` solves."""
+        c = self._cache
+        if c.lu is not None and c.lu_matrix is not A and c.lu_age < self.refactor_every:
+            x, iters = self._pcg(A, b, key, spla.LinearOperator(A.shape, c.lu.solve), maxiter=25)
+            if x is not None:
+                c.lu_age += 1
+                return x, iters, "direct-pcg"
+        if c.lu_matrix is not A:
+            c.lu = spla.splu(A.tocsc(), permc_spec="MMD_AT_PLUS_A", diag_pivot_thresh=0.0,
+                             options={"SymmetricMode": True})
+            c.lu_matrix, c.lu_age = A, 0
+        x = c.lu.solve(b)
+        c.x[key] = x
+        return x, 0, "direct"
+
+    def _amg(self, A, b, key):
+        """CG preconditioned by a smoothed-aggregation AMG hierarchy (pyamg), built from an
+        earlier matrix and rebuilt every ``amg_rebuild`` solves or when CG stalls."""
         import pyamg
 
         c = self._cache
-        if c.amg is None or c.amg_size != A.shape[0] or c.solves_since_setup >= self.amg_rebuild:
-            # a hierarchy from a slightly different matrix is still a good preconditioner
-            c.amg = pyamg.smoothed_aggregation_solver(A, symmetry="symmetric", max_coarse=500)
-            c.amg_size, c.solves_since_setup = A.shape[0], 0
-        c.solves_since_setup += 1
-        M = c.amg.aspreconditioner(cycle="V")
+        for attempt in range(2):
+            if c.amg is None or c.amg_age >= self.amg_rebuild or attempt == 1:
+                c.amg = pyamg.smoothed_aggregation_solver(A, symmetry="symmetric", max_coarse=500)
+                c.amg_age = 0
+            x, iters = self._pcg(A, b, key, c.amg.aspreconditioner(cycle="V"), self.maxiter)
+            c.amg_age += 1
+            if x is not None:
+                return x, iters, "amg-cg"
+        raise FieldError(f"field solve did not converge: relative residual {self._last_residual:.3e} "
+                         f"after {iters} CG iterations (amg-cg)")
+
+    def _pcg(self, A, b, key, M, maxiter):
+        """Warm-started preconditioned CG to ``tol``/10; (x, iterations), or (None, iterations)."""
+        c = self._cache
+        if not np.any(b):
+            c.x[key] = np.zeros_like(b)
+            return c.x[key], 0
         x0 = c.x.get(key)
-        x0 = x0 if x0 is not None and x0.size == b.size else None
-        norm_b = np.linalg.norm(b)
-        if norm_b == 0.0:
-            return np.zeros_like(b), 0
         count = [0]
 
         def tick(_):
             count[0] += 1
-        x, info = spla.cg(A, b, x0=x0, rtol=self.tol * 0.1, atol=0.0, maxiter=self.maxiter, M=M,
+        x, info = spla.cg(A, b, x0=x0, rtol=self.tol * 0.1, atol=0.0, maxiter=maxiter, M=M,
                           callback=tick)
         if info != 0:
-            res = _residual(A, x, b)
-            raise FieldError(f"field solve did not converge: relative residual {res:.3e} after "
-                             f"{count[0]} CG iterations (amg-cg)")
+            self._last_residual = _residual(A, x, b)
+            return None, count[0]
         c.x[key] = x
         return x, count[0]
 

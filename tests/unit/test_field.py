@@ -110,7 +110,7 @@ def _inclusion(length, theta, i0_int=1e-2, voltage_sign=1.0):
     if key not in _SOLVED:
         shape = (32, 32, 48)
         m, g = cell(shape, phase=rod(shape, length, theta))
-        solver = FieldSolver(g, params(i0_int=i0_int), conductivity=SIGMA)
+        solver = FieldSolver(g, params(i0_int=i0_int), conductivity=SIGMA, tol=1e-13)
         sol = solver.solve(g.site_data["phase"], voltage=voltage_sign * 1e4 * shape[2] * H)
         phi = g.to_grid(sol.phi)[2, 2, :]  # far from the rod
         e_bulk = abs(phi[-10] - phi[10]) / ((shape[2] - 20) * H)
