@@ -433,7 +433,7 @@ class FieldSolver:
         metal_potential[fl] = cluster_potential[cl_of[fl]]
         eta = phi[se_of] - metal_potential - shift
         i_if = np.where(np.isfinite(eta), g_if * eta, 0.0)
-        floating_current = np.bincount(cl_of[fl], np.maximum(i_if[fl], 0.0), clusters.n)
+        floating_current = np.bincount(cl_of[fl], np.maximum(i_if[fl], 0.0), clusters.n).astype(float)
         total = float(np.sum(i_if[kind_of == CLASS_A]))
         return FieldSolution(
             phi=phi, cluster_potential=cluster_potential, voltage=float(voltage), current=total,
