@@ -193,3 +193,91 @@ class ReferenceLatticeGas:
     @property
     def tree_nodes(self):
         return np.array(self.tree.tree)
+
+
+class ReferenceClusters:
+    """Pure-Python twin of :class:`kmc._clusters.ClusterSet` (same contract)."""
+
+    def __init__(self, indptr, indices, face):
+        validate_csr(indptr, indices)
+        self.indptr = [int(x) for x in indptr]
+        self.indices = [int(x) for x in indices]
+        self.n_sites = len(self.indptr) - 1
+        self.face = [int(x) for x in face]
+        self.parent = list(range(self.n_sites))
+        self.size = [1] * self.n_sites
+        self.flags = [0] * self.n_sites
+        self.active = [False] * self.n_sites
+        self.n_active = 0
+
+    def _find(self, s):
+        while self.parent[s] != s:
+            self.parent[s] = self.parent[self.parent[s]]
+            s = self.parent[s]
+        return s
+
+    def _flag(self, s):
+        return {1: 1, 2: 2}.get(self.face[s], 0)
+
+    def _neighbours(self, s):
+        return self.indices[self.indptr[s]:self.indptr[s + 1]]
+
+    def find(self, s):
+        return self._find(s) if self.active[s] else -1
+
+    def add(self, s):
+        if self.active[s]:
+            raise ValueError(f"site {s} is already metal")
+        self.active[s] = True
+        self.n_active += 1
+        self.parent[s], self.size[s], self.flags[s] = s, 1, self._flag(s)
+        r = s
+        for t in self._neighbours(s):
+            if not self.active[t]:
+                continue
+            rt = self._find(t)
+            if rt == r:
+                continue
+            if self.size[rt] > self.size[r]:
+                r, rt = rt, r
+            self.parent[rt] = r
+            self.size[r] += self.size[rt]
+            self.flags[r] |= self.flags[rt]
+        return self.flags[r] == 3
+
+    def remove(self, s):
+        if not self.active[s]:
+            raise ValueError(f"site {s} is not metal")
+        self.active[s] = False
+        self.n_active -= 1
+        self.parent[s], self.size[s], self.flags[s] = s, 1, 0
+        seen, pieces = set(), 0
+        for t in self._neighbours(s):
+            if not self.active[t] or t in seen:
+                continue
+            pieces += 1
+            queue, head = [t], 0
+            seen.add(t)
+            self.flags[t] = 0
+            while head < len(queue):
+                u = queue[head]
+                head += 1
+                self.parent[u] = t
+                self.flags[t] |= self._flag(u)
+                for v in self._neighbours(u):
+                    if self.active[v] and v not in seen:
+                        seen.add(v)
+                        queue.append(v)
+            self.size[t] = len(queue)
+        return pieces
+
+    def labels(self):
+        return np.array([self._find(s) if self.active[s] else -1 for s in range(self.n_sites)],
+                        dtype=np.intp)
+
+    def flags_of(self, s):
+        return self.flags[self._find(s)] if self.active[s] else 0
+
+    def shorted(self):
+        return any(self.active[s] and self.parent[s] == s and self.flags[s] == 3
+                   for s in range(self.n_sites))
