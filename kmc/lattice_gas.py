@@ -124,11 +124,7 @@ def simulate(deck: LatticeGasDeck, progress=None) -> LatticeGasResult:
                           temperature=deck.conditions.temperature, site_energy=energy,
                           charge_number=gas.charge_number, field=strength * direction)
 
-    def value_after(t):  # protocol value on [t, next change): sampled mid-interval, robust to rounding
-        nxt = protocol.next_change(t)
-        return protocol(t if math.isinf(nxt) else 0.5 * (t + nxt))
-
-    strength = value_after(0.0)
+    strength = protocol(0.0)
     kernel = lattice_gas_kernel(run.engine, graph.indptr, graph.indices, rates_for(strength), occ,
                                 event_bitgen, graph.edge_vectors)
     times = np.linspace(0.0, run.duration, run.observations)
@@ -160,7 +156,7 @@ def simulate(deck: LatticeGasDeck, progress=None) -> LatticeGasResult:
             status, _ = kernel.run(t_stop, budget, run.debug_rebuild_every)
             check_status(status, kernel)
             if status != REACHED_EVENTS and t_stop == change:
-                strength = value_after(kernel.time)
+                strength = protocol(kernel.time)
                 kernel.set_edge_rates(rates_for(strength))
             if progress is not None:
                 progress(kernel.time)

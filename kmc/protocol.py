@@ -1,47 +1,145 @@
-"""Piecewise-constant protocols of an external drive (field now; current later).
+"""Piecewise-constant protocols of an external drive: field strength or current density.
 
-A protocol answers two questions: its value at time t, and the next time after t at which
-it changes. The event loop stops exactly at each change, updates the rates, and draws again
-(exact for a Markov process by memorylessness; MODEL.md section 5).
+A protocol answers two questions: its value at time t, and the next time after t at which it
+changes. The event loop stops exactly at each change, updates the rates and draws again (exact
+for a Markov process by memorylessness; MODEL.md section 5). Protocols are sequences of
+segments (duration, value, label) generated lazily, so an open-ended staircase costs nothing
+until it is reached; segment boundaries are accumulated once and returned exactly, so a clock
+that lands on a boundary is in the next segment.
+
+Current protocols of MODEL.md section 6 (current densities in A/m^2; positive plates the
+electrode at z = 0):
+
+* :class:`Constant` - one value forever;
+* :class:`Pulsed` - ``amplitude`` for ``duty * period``, then ``-reverse`` (default 0) for the
+  rest of each period (up to MHz: the loop only needs the boundaries);
+* :class:`Cycling` - galvanostatic cycling, plate a capacity Q at J, strip it at J_strip;
+* :class:`Staircase` - the critical-current-density protocol of seed 004: plate Q at
+  J_k = J_0 + k dJ, strip Q at J_strip, repeat until the cell fails.
 """
 from __future__ import annotations
 
+import bisect
+import itertools
 import math
-from dataclasses import dataclass
 
 
-@dataclass(frozen=True)
-class Constant:
+class Piecewise:
+    """Piecewise-constant function of time from a (possibly endless) segment iterator.
+
+    Parameters
+    ----------
+    segments : iterable of (float, float, str)
+        (duration [s], value, label); zero durations are skipped, an infinite duration ends
+        the sequence, and a sequence that runs out is followed by 0 ("end") forever.
+    """
+
+    def __init__(self, segments):
+        self._segments = iter(segments)
+        self._starts = [0.0]   # start of every generated segment
+        self._values = []
+        self._labels = []
+        self._done = False
+
+    def _extend_past(self, t: float) -> None:
+        while not self._done and self._starts[-1] <= t:
+            try:
+                duration, value, label = next(self._segments)
+            except StopIteration:  # a finite protocol is followed by rest (0) forever
+                duration, value, label = math.inf, 0.0, "end"
+            if not duration > 0:
+                continue
+            self._values.append(float(value))
+            self._labels.append(label)
+            self._starts.append(self._starts[-1] + duration)
+            if math.isinf(duration):
+                self._done = True
+        if self._labels == ["end"]:
+            raise ValueError("a protocol needs at least one segment of positive duration")
+
+    def _index(self, t: float) -> int:
+        self._extend_past(t)
+        i = bisect.bisect_right(self._starts, t) - 1
+        return min(max(i, 0), len(self._values) - 1)
+
+    def __call__(self, t: float) -> float:
+        """Value on the segment that contains ``t`` (segments are closed on the left)."""
+        return self._values[self._index(t)]
+
+    def label(self, t: float) -> str:
+        """Label of the segment that contains ``t`` (e.g. ``"plate 3"``)."""
+        return self._labels[self._index(t)]
+
+    def segment(self, t: float) -> int:
+        """Index of the segment that contains ``t``."""
+        return self._index(t)
+
+    def next_change(self, t: float) -> float:
+        """Start of the first segment after ``t`` [s] (inf if none)."""
+        i = self._index(t)
+        return self._starts[i + 1] if i + 1 < len(self._starts) else math.inf
+
+    value_after = __call__
+
+
+class Constant(Piecewise):
     """A drive that never changes."""
 
-    value: float
-
-    def __call__(self, t: float) -> float:
-        return self.value
-
-    def next_change(self, t: float) -> float:
-        """Time of the next change strictly after ``t`` [s] (inf: none)."""
-        return math.inf
+    def __init__(self, value: float):
+        self.value = float(value)
+        super().__init__([(math.inf, value, "constant")])
 
 
-@dataclass(frozen=True)
-class Pulsed:
-    """Square wave: ``amplitude`` for ``duty*period`` at the start of each period, else 0."""
+class Pulsed(Piecewise):
+    """Square wave: ``amplitude`` for ``duty * period`` at the start of each period, then
+    ``-reverse`` (a reverse pulse; 0 = rest) for the remainder."""
 
-    amplitude: float
-    period: float
-    duty: float
+    def __init__(self, amplitude: float, period: float, duty: float, reverse: float = 0.0):
+        if not period > 0 or not 0 <= duty <= 1:
+            raise ValueError(f"need period > 0 and 0 <= duty <= 1, got {period}, {duty}")
+        self.amplitude, self.period, self.duty, self.reverse = amplitude, period, duty, reverse
+        on, off = duty * period, period - duty * period
+        if duty in (0.0, 1.0):
+            super().__init__([(math.inf, amplitude if duty == 1.0 else -reverse, "constant")])
+        else:
+            super().__init__(itertools.cycle([(on, amplitude, "on"), (off, -reverse, "off")]))
 
-    def __call__(self, t: float) -> float:
-        phase = t - math.floor(t / self.period) * self.period
-        return self.amplitude if phase < self.duty * self.period else 0.0
 
-    def next_change(self, t: float) -> float:
-        """Time of the next change strictly after ``t`` [s]."""
-        if self.duty in (0.0, 1.0):
-            return math.inf
-        k = math.floor(t / self.period)
-        for edge in (k * self.period + self.duty * self.period, (k + 1) * self.period):
-            if edge > t:
-                return edge
-        return (k + 1) * self.period + self.duty * self.period
+class Cycling(Piecewise):
+    """Galvanostatic cycling: plate ``capacity`` [C/m^2] at ``current`` [A/m^2], strip it at
+    ``strip_current`` (default the same), repeat ``cycles`` times (default forever)."""
+
+    def __init__(self, current: float, capacity: float, strip_current: float | None = None,
+                 cycles: int | None = None):
+        strip = current if strip_current is None else strip_current
+        if not (current > 0 and strip > 0 and capacity > 0):
+            raise ValueError("current, strip current and capacity must be > 0")
+        self.current, self.capacity, self.strip_current = current, capacity, strip
+
+        def segments():
+            for k in itertools.count() if cycles is None else range(cycles):
+                yield capacity / current, current, f"plate {k}"
+                yield capacity / strip, -strip, f"strip {k}"
+        super().__init__(segments())
+
+
+class Staircase(Piecewise):
+    """Critical-current-density staircase (seed 004): half-cycle k plates ``capacity``
+    [C/m^2] at J_k = ``start`` + k ``step`` [A/m^2], then strips it at ``strip_current``."""
+
+    def __init__(self, start: float, step: float, strip_current: float, capacity: float,
+                 steps: int | None = None):
+        if not (start > 0 and step >= 0 and strip_current > 0 and capacity > 0):
+            raise ValueError("start, strip current and capacity must be > 0 and step >= 0")
+        self.start, self.step, self.strip_current, self.capacity = start, step, strip_current, capacity
+
+        def segments():
+            for k in itertools.count() if steps is None else range(steps):
+                j = start + k * step
+                yield capacity / j, j, f"plate {k}"
+                yield capacity / strip_current, -strip_current, f"strip {k}"
+        super().__init__(segments())
+
+    def plating_current(self, t: float) -> float:
+        """J_k of the step that contains ``t`` (the current at which a failure is a CCD)."""
+        return self.start + (self.segment(t) // 2) * self.step

@@ -1,0 +1,72 @@
+"""Piecewise-constant drive protocols (MODEL.md section 6)."""
+import math
+
+import numpy as np
+import pytest
+
+from kmc.protocol import Constant, Cycling, Piecewise, Pulsed, Staircase
+
+
+def _charge(protocol, t_end, sign):
+    """Integral of the positive (sign=1) or negative (sign=-1) part of the protocol to t_end."""
+    t, q = 0.0, 0.0
+    while t < t_end:
+        nxt = min(protocol.next_change(t), t_end)
+        v = protocol(t)
+        if v * sign > 0:
+            q += abs(v) * (nxt - t)
+        t = nxt
+    return q
+
+
+def test_boundaries_are_exact_and_closed_on_the_left():
+    p = Pulsed(5.0, 2.0, 0.25, reverse=1.0)
+    t = 0.0
+    seen = []
+    for _ in range(6):
+        seen.append((t, p(t), p.label(t)))
+        t = p.next_change(t)
+    assert [s[0] for s in seen] == [0.0, 0.5, 2.0, 2.5, 4.0, 4.5]
+    assert [s[1] for s in seen] == [5.0, -1.0, 5.0, -1.0, 5.0, -1.0]
+    assert p(0.4999999) == 5.0 and p(0.5) == -1.0 and p(math.nextafter(0.5, 0)) == 5.0
+
+
+def test_constant_and_degenerate_pulses():
+    assert Constant(3.0).next_change(1e9) == math.inf and Constant(3.0)(7.0) == 3.0
+    assert Pulsed(2.0, 1.0, 1.0)(0.7) == 2.0 and Pulsed(2.0, 1.0, 0.0)(0.7) == 0.0
+    assert Pulsed(2.0, 1.0, 0.0).next_change(0.0) == math.inf
+
+
+def test_cycling_moves_the_capacity_each_half_cycle():
+    Q = 0.2e-3 * 3600 / 1e-4
+    p = Cycling(current=5.0, capacity=Q, strip_current=2.0, cycles=3)
+    t_cycle = Q / 5.0 + Q / 2.0
+    assert p.next_change(0.0) == pytest.approx(Q / 5.0)
+    assert _charge(p, 3 * t_cycle, +1) == pytest.approx(3 * Q, rel=1e-12)
+    assert _charge(p, 3 * t_cycle, -1) == pytest.approx(3 * Q, rel=1e-12)
+    assert p.label(Q / 5.0 + 1.0) == "strip 0"
+    end = p.next_change(3 * t_cycle - 1.0)
+    assert end == pytest.approx(3 * t_cycle) and p(end) == 0.0 and p.next_change(end) == math.inf
+
+
+def test_staircase_steps_up_by_dj():
+    """Seed 004 CCD protocol: plate 0.2 mAh/cm^2 from 0.5 mA/cm^2 in 0.5 steps, strip at 0.2."""
+    Q = 0.2e-3 * 3600 / 1e-4
+    p = Staircase(start=5.0, step=5.0, strip_current=2.0, capacity=Q)
+    t, plating = 0.0, []
+    for _ in range(8):
+        if p(t) > 0:
+            plating.append(p(t))
+            assert p.plating_current(t) == p(t)
+        else:
+            assert p(t) == -2.0
+        t = p.next_change(t)
+    assert plating == [5.0, 10.0, 15.0, 20.0]
+    assert _charge(p, t, +1) == pytest.approx(4 * Q, rel=1e-12)
+
+
+def test_a_protocol_needs_a_positive_segment():
+    with pytest.raises(ValueError, match="at least one segment of positive duration"):
+        Piecewise([(0.0, 1.0, "empty")])(0.0)
+    with pytest.raises(ValueError):
+        Staircase(start=0.0, step=1.0, strip_current=1.0, capacity=1.0)
