@@ -1,0 +1,81 @@
+"""Li pressure, Griffith fracture and tip kinetics (MODEL.md sections 5.1-5.2; seeds 000-002).
+
+Plain functions in SI units; the plating kernels evaluate the same formulas per site.
+
+* Electrodeposition pressure: Li plated at an overpotential eta into a confined volume sits at
+  p = F eta / V_m (7.4 MPa per mV with V_m = 13.0 cm^3/mol; seeds 000, 001), and conversely a
+  Li pressure p shifts the metal's equilibrium potential by p V_m / F (135 mV per GPa, seed 002).
+* Griffith: a Li-filled crack of length a advances when the stress intensity
+  K_I = Y (p - sigma_nn) sqrt(pi a) reaches the fracture toughness K_IC, i.e. when
+  p >= K_IC / (Y sqrt(pi a)) + sigma_nn (seed 001 uses Y = 1). sigma_nn is the applied
+  compressive stress normal to the crack faces, counted positive (a pressure): it must be
+  overcome in addition, which is how in-plane compression deflects growth (seed 000).
+* Tip kinetics: a Li-filled crack advancing at dx/dt carries j_tip = z F / V_m dx/dt (seed 001,
+  eq. 1).
+"""
+from __future__ import annotations
+
+import math
+
+from .units import FARADAY
+
+#: Geometry factor of the Griffith criterion used by seed 001 (p_c = K_IC / sqrt(pi a)).
+Y_DEFAULT = 1.0
+
+
+def electrodeposition_pressure(overpotential: float, molar_volume: float) -> float:
+    """Pressure [Pa] of Li plated at ``overpotential`` [V] into a confined volume: F eta / V_m."""
+    return FARADAY * overpotential / molar_volume
+
+
+def pressure_overpotential(pressure: float, molar_volume: float) -> float:
+    """Shift [V] of the Li equilibrium potential under ``pressure`` [Pa]: p V_m / F."""
+    return pressure * molar_volume / FARADAY
+
+
+def griffith_pressure(toughness: float, crack_length: float, y: float = Y_DEFAULT,
+                      normal_stress: float = 0.0) -> float:
+    """Li pressure [Pa] at which a crack of length ``crack_length`` [m] advances.
+
+    Parameters
+    ----------
+    toughness : float
+        K_IC [Pa m^0.5].
+    crack_length : float
+        a [m] (> 0).
+    y : float
+        Geometry factor Y.
+    normal_stress : float
+        sigma_nn [Pa], the applied compressive stress on the crack faces counted positive: it
+        must be overcome in addition (MODEL.md section 5, item 2).
+    """
+    return toughness / (y * math.sqrt(math.pi * crack_length)) + normal_stress
+
+
+def stress_intensity(pressure: float, crack_length: float, y: float = Y_DEFAULT,
+                     normal_stress: float = 0.0) -> float:
+    """Mode-I stress intensity K_I = Y (p - sigma_nn) sqrt(pi a) [Pa m^0.5]."""
+    return y * (pressure - normal_stress) * math.sqrt(math.pi * crack_length)
+
+
+def crack_threshold_overpotential(toughness: float, crack_length: float, molar_volume: float,
+                                  y: float = Y_DEFAULT) -> float:
+    """Overpotential [V] whose electrodeposition pressure opens a crack of length a:
+    V_m K_IC / (F Y sqrt(pi a)) (VALIDATION.md C2: 46 mV at a = 1 um, K_IC = 0.6 MPa m^0.5)."""
+    return pressure_overpotential(griffith_pressure(toughness, crack_length, y), molar_volume)
+
+
+def fracture_rate(k_i: float, toughness: float, attempt_rate: float) -> float:
+    """Crack-advance rate [1/s]: nu_f (K_I / K_IC - 1) above threshold, 0 below (MODEL.md 5.2)."""
+    return attempt_rate * (k_i / toughness - 1.0) if k_i >= toughness else 0.0
+
+
+def tip_current_density(velocity: float, molar_volume: float, charge_number: int = 1) -> float:
+    """Current density [A/m^2] that advances a Li-filled crack at ``velocity`` [m/s]:
+    j = z F v / V_m (seed 001, eq. 1)."""
+    return charge_number * FARADAY * velocity / molar_volume
+
+
+def tip_velocity(current_density: float, molar_volume: float, charge_number: int = 1) -> float:
+    """Advance velocity [m/s] of a Li-filled crack fed by ``current_density`` [A/m^2]."""
+    return current_density * molar_volume / (charge_number * FARADAY)
