@@ -144,15 +144,20 @@ def parser() -> argparse.ArgumentParser:
     b.add_argument("--seed", type=int, default=0)
     b.set_defaults(func=_bench)
 
-    v = sub.add_parser("validate", help="run the full validation suite, slow tests included")
-    v.add_argument("pytest_args", nargs="*", help="extra pytest arguments")
+    v = sub.add_parser("validate", help="run the full validation suite, slow tests included "
+                                        "(further arguments go to pytest)")
     v.set_defaults(func=_validate)
     return p
 
 
 def main(argv=None) -> int:
     """Entry point of the ``kmc`` command."""
-    args = parser().parse_args(argv)
+    p = parser()
+    args, extra = p.parse_known_args(argv)
+    if args.command == "validate":
+        args.pytest_args = extra
+    elif extra:
+        p.error(f"unrecognized arguments: {' '.join(extra)}")
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
                         format="%(levelname)s %(name)s: %(message)s")
     try:
