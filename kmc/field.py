@@ -17,7 +17,8 @@ Conductances (per directed edge pair, face area a_f = h^2, bulk sigma per site):
   conductance sigma_GB delta_GB in parallel: g = a_f sigma_ij / h + sigma_GB delta_GB / 2 (the
   other half belongs to the row on the other side). Both forms make results independent of h
   (MODEL.md section 3; tested by B2).
-* metal-SE and electrode-SE: the half-bond ionic conductance 2 a_f sigma_s / h in series with
+* metal-SE and electrode-SE: the half-bond ionic conductance 2 a_f sigma_s / h (with the GB
+  layer in series when metal and electrolyte sites lie in different grains) in series with
   the linearised Butler-Volmer conductance a_f i0 (alpha_a + alpha_c) F / (R T); i0 is the
   electrode value at the two electrode faces and the (faster) internal value at Li inside the
   slab (flaws, dendrites, nuclei). The driving force is phi_s - Phi_c - p V_m / F with p the
@@ -30,7 +31,6 @@ metal-SE edge, into electrode A for the total current.
 """
 from __future__ import annotations
 
-import logging
 import math
 import time as wallclock
 from dataclasses import dataclass, field
@@ -42,10 +42,8 @@ import scipy.sparse.linalg as spla
 
 from .errors import KmcError
 from .graph import Graph
-from .microstructure import LI, SE
+from .microstructure import GB_ALONG, GB_CROSSING, LI, SE, gb_edge_relation
 from .units import FARADAY, GAS_CONSTANT
-
-log = logging.getLogger(__name__)
 
 #: Electrode faces of a site (``site_data["face"]``).
 FACE_NONE, FACE_A, FACE_C = 0, 1, 2
@@ -227,6 +225,7 @@ class _Cache:
     lu_matrix: object = None
     lu_age: int = 0
     amg: object = None
+    amg_matrix: object = None
     amg_age: int = 0
 
 
@@ -248,7 +247,7 @@ class FieldSolver:
         preconditioner (pyamg) rebuilt every ``amg_rebuild`` solves (default 1: a hierarchy
         from the matrix before a site conversion needed 2.3x the CG iterations and was slower
         overall, docs/performance.md);
-        "auto" picks direct below ``direct_limit`` unknowns (default: 200,000 on graphs of
+        "auto" picks direct up to ``direct_limit`` sites (default: 200,000 on graphs of
         degree <= 4, i.e. 2D, and 10,000 otherwise: LU fill-in grows fast in 3D).
     tol : float
         Relative residual ||A x - b|| / ||b|| every solve must reach (CG iterates to tol/10);
@@ -279,15 +278,13 @@ class FieldSolver:
         grain = np.asarray(graph.site_data["grain"])
         s_i, s_j = self.sigma[self.src], self.sigma[self.dst]
         sigma_ij = 2.0 * s_i * s_j / (s_i + s_j)
-        crossing = grain[self.src] != grain[self.dst]
-        # axis of every edge, and per site the axes along which it has a GB edge: an edge runs
-        # along a boundary if both ends have a boundary across another axis (same grain)
-        axis = np.argmax(np.abs(graph.edge_vectors), axis=1)
-        bit = (1 << axis).astype(np.int8)
-        gb_axes = np.zeros(graph.n_sites, np.int8)
-        np.bitwise_or.at(gb_axes, self.src[crossing], bit[crossing])
-        other = ~bit
-        along = (~crossing & ((gb_axes[self.src] & other) != 0) & ((gb_axes[self.dst] & other) != 0))
+        relation = gb_edge_relation(graph, grain)
+        crossing, along = relation == GB_CROSSING, relation == GB_ALONG
+        # sites beside a boundary plane that contains z (a boundary across x or y): their
+        # half-bond toward an electrode runs along that boundary
+        lateral = crossing & (np.abs(graph.edge_vectors[:, 2]) == 0)
+        beside_z_boundary = np.zeros(graph.n_sites, bool)
+        beside_z_boundary[self.src[lateral]] = True
         p = params
         sheet = p.gb_conductivity * p.gb_thickness  # GB sheet conductance [S]
         g = self.area * sigma_ij / h
@@ -300,7 +297,14 @@ class FieldSolver:
         #: carries the sheet of a boundary that runs along z next to the site (half the layer
         #: over half the length: sigma_GB delta_GB)
         self.g_half = 2.0 * self.area * self.sigma / h
-        self.g_half_z = self.g_half + np.where((gb_axes & 0b011) != 0, sheet, 0.0)
+        self.g_half_z = self.g_half + np.where(beside_z_boundary, sheet, 0.0)
+        #: ionic half-bond of every directed edge seen from a metal site at its source: the
+        #: SE half-bond, with the GB layer in series where the edge crosses a boundary
+        g_half_dst = self.g_half[self.dst]
+        if p.gb_thickness > 0:
+            g_half_dst = np.where(crossing, 1.0 / (1.0 / g_half_dst + p.gb_thickness
+                                                    / (self.area * p.gb_conductivity)), g_half_dst)
+        self.g_half_ms = g_half_dst
         self._cache = _Cache()
 
     # --- assembly -------------------------------------------------------------------------
@@ -349,7 +353,7 @@ class FieldSolver:
         src, dst = self.src, self.dst
         ms = active_metal[src] & se[dst]
         m_site, s_site = src[ms], dst[ms]
-        g_ms = self._interface_conductance(self.g_half[s_site], p.internal_exchange_current_density)
+        g_ms = self._interface_conductance(self.g_half_ms[ms], p.internal_exchange_current_density)
         touches = self.face if contact is None else np.where(contact, self.face, FACE_NONE)
         fa = np.flatnonzero(se & (touches == FACE_A))
         fc = np.flatnonzero(se & (touches == FACE_C))
@@ -383,6 +387,12 @@ class FieldSolver:
         _, comp = csgraph.connected_components(coupling, directed=False)
         anchored_comp = np.zeros(comp.max() + 1, bool)
         anchored_comp[comp[se_of[(kind_of == CLASS_A) | (kind_of == CLASS_C)]]] = True
+        joins_a = np.zeros(comp.max() + 1, bool)
+        joins_a[comp[se_of[kind_of == CLASS_A]]] = True
+        joins_c = np.zeros(comp.max() + 1, bool)
+        joins_c[comp[se_of[kind_of == CLASS_C]]] = True
+        if not np.any(joins_a & joins_c):
+            raise FieldError("no ionic path between the electrodes: the cell cannot carry current")
         unknown = np.zeros(n, bool)
         unknown[se] = True
         unknown[slot_of_cluster[floating]] = True
@@ -413,8 +423,6 @@ class FieldSolver:
         i_a_v = float(np.sum(g_if[a_edges] * x_v[se_of[a_edges]]))
         i_a_p = float(np.sum(g_if[a_edges] * (x_p[se_of[a_edges]] - shift[a_edges])))
         if voltage is None:
-            if i_a_v == 0.0:
-                raise FieldError("no ionic path between the electrodes: the cell cannot carry current")
             voltage = (current - i_a_p) / i_a_v
         x = voltage * x_v + x_p
         if not np.all(np.isfinite(x)):
@@ -450,10 +458,15 @@ class FieldSolver:
         if method == "auto":
             method = "direct" if A.shape[0] <= self.direct_limit else "iterative"
         solve = self._direct if method == "direct" else self._amg
+        c = self._cache
         x1, it1, used = solve(A, b1, "v")
-        if not np.any(b2):
-            return x1, np.zeros_like(b2), it1, used
-        x2, it2, _ = solve(A, b2, "p")
+        if np.any(b2):
+            x2, it2, _ = solve(A, b2, "p")  # same matrix: the factors/hierarchy just made serve
+        else:
+            x2, it2 = np.zeros_like(b2), 0
+        if used == "direct-pcg":
+            c.lu_age += 1
+        c.amg_age += used == "amg-cg"
         return x1, x2, it1 + it2, used
 
     def _direct(self, A, b, key):
@@ -464,7 +477,6 @@ class FieldSolver:
         if c.lu is not None and c.lu_matrix is not A and c.lu_age < self.refactor_every:
             x, iters = self._pcg(A, b, key, spla.LinearOperator(A.shape, c.lu.solve), maxiter=25)
             if x is not None:
-                c.lu_age += 1
                 return x, iters, "direct-pcg"
         if c.lu_matrix is not A:
             c.lu = spla.splu(A.tocsc(), permc_spec="MMD_AT_PLUS_A", diag_pivot_thresh=0.0,
@@ -481,11 +493,11 @@ class FieldSolver:
 
         c = self._cache
         for attempt in range(2):
-            if c.amg is None or c.amg_age >= self.amg_rebuild or attempt == 1:
+            stale = c.amg_matrix is not A and (c.amg_age >= self.amg_rebuild or attempt == 1)
+            if c.amg is None or stale:
                 c.amg = pyamg.smoothed_aggregation_solver(A, symmetry="symmetric", max_coarse=500)
-                c.amg_age = 0
+                c.amg_matrix, c.amg_age = A, 0
             x, iters = self._pcg(A, b, key, c.amg.aspreconditioner(cycle="V"), self.maxiter)
-            c.amg_age += 1
             if x is not None:
                 return x, iters, "amg-cg"
         raise FieldError(f"field solve did not converge: relative residual {self._last_residual:.3e} "
@@ -514,12 +526,3 @@ class FieldSolver:
 def _residual(A, x, b) -> float:
     nb = np.linalg.norm(b)
     return float(np.linalg.norm(A @ x - b) / nb) if nb > 0 else float(np.linalg.norm(A @ x))
-
-
-def electrode_faces(graph: Graph) -> np.ndarray:
-    """FACE_A for sites in the lowest z layer, FACE_C for the highest, FACE_NONE elsewhere."""
-    z = graph.positions[:, 2]
-    face = np.full(graph.n_sites, FACE_NONE, dtype=np.int8)
-    face[np.isclose(z, z.min())] = FACE_A
-    face[np.isclose(z, z.max())] = FACE_C
-    return face

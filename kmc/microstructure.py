@@ -19,7 +19,6 @@ hard-core seeds no closed form exists; the density is corrected once from a pilo
 """
 from __future__ import annotations
 
-import logging
 import math
 from dataclasses import dataclass, field
 
@@ -31,12 +30,12 @@ from scipy.special import gamma as gamma_fn
 from .errors import ConfigError
 from .graph import Graph, lattice_graph
 
-log = logging.getLogger(__name__)
-
 #: Site phases (MODEL.md section 2).
 SE, LI, VOID = 0, 1, 2
 #: Edge types of the graph.
 EDGE_BULK, EDGE_GB = 0, 1
+#: How an edge meets the grain boundaries (``edge_data["gb_relation"]``).
+GB_NONE, GB_CROSSING, GB_ALONG = 0, 1, 2
 #: Gamma shape of Poisson-Voronoi cell volume (3D) and area (2D) distributions.
 PV_GAMMA_SHAPE = {3: 5.586, 2: 3.575}
 #: Boundary measure per unit volume (3D, S_V) or area (2D, L_A) of a Poisson-Voronoi
@@ -276,9 +275,11 @@ class Microstructure:
         ``site_data``: grain, phase, gb, face (1 on the z = 0 layer facing electrode A, 2 on
         the z = L layer facing electrode C), triple_junction, feature, and with a ``material``
         (:class:`kmc.materials.ResolvedMaterial`) the maps of :meth:`site_properties`.
-        ``edge_data``: ``type`` (EDGE_BULK or EDGE_GB: the ends lie in different grains) and,
-        with a material, ``fracture_toughness`` [Pa m^0.5]: intergranular where both ends are
-        GB sites (the crack runs in the boundary), transgranular elsewhere.
+        ``edge_data``: ``type`` (EDGE_BULK or EDGE_GB: the ends lie in different grains),
+        ``gb_relation`` (:func:`gb_edge_relation`) and, with a material,
+        ``fracture_toughness`` [Pa m^0.5]: intergranular on edges that run along a boundary (a
+        crack advancing there opens the boundary), transgranular on the others, including
+        those that cross a boundary (the crack then enters the next grain).
         """
         g = lattice_graph(self.shape, self.spacing, self.periodic, order)
         gb, tj = self.classify()
@@ -291,13 +292,35 @@ class Microstructure:
         site = {"grain": grain, "phase": g.from_grid(self.phase), "gb": gb_site,
                 "face": g.from_grid(face),
                 "triple_junction": g.from_grid(tj).astype(np.uint8), "feature": g.from_grid(self.feature)}
-        edge = {"type": edge_type}
+        relation = gb_edge_relation(g, grain)
+        edge = {"type": edge_type, "gb_relation": relation}
         if material is not None:
             site.update({k: g.from_grid(v) for k, v in self.site_properties(material).items()})
-            along_gb = (gb_site[src] == 1) & (gb_site[dst] == 1)
-            edge["fracture_toughness"] = np.where(along_gb, material.gb_fracture_toughness,
+            edge["fracture_toughness"] = np.where(relation == GB_ALONG, material.gb_fracture_toughness,
                                                   material.fracture_toughness)
         return g.with_data(site=site, edge=edge)
+
+
+def gb_edge_relation(graph: Graph, grain: np.ndarray) -> np.ndarray:
+    """GB_CROSSING where an edge joins two grains, GB_ALONG where it joins two sites of one
+    grain that both have a boundary across another axis (the edge runs beside a boundary
+    plane), GB_NONE elsewhere.
+
+    Parameters
+    ----------
+    graph : Graph
+        Lattice graph (edge axes from ``edge_vectors``).
+    grain : ndarray
+        Grain id per site, in site order.
+    """
+    src, dst = graph.sources, graph.indices
+    crossing = grain[src] != grain[dst]
+    bit = (1 << np.argmax(np.abs(graph.edge_vectors), axis=1)).astype(np.int8)
+    gb_axes = np.zeros(graph.n_sites, np.int8)
+    np.bitwise_or.at(gb_axes, src[crossing], bit[crossing])
+    other = ~bit
+    along = ~crossing & ((gb_axes[src] & other) != 0) & ((gb_axes[dst] & other) != 0)
+    return np.where(crossing, GB_CROSSING, np.where(along, GB_ALONG, GB_NONE)).astype(np.uint8)
 
 
 # ---------------------------------------------------------------------------------------

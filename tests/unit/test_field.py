@@ -318,3 +318,56 @@ def test_sinusoidal_crest_current_grows_with_amplitude_and_peaks_at_protrusions(
     assert all(a < b for a, b in zip(shares, shares[1:]))
     for _, densest in results[2:]:
         assert densest in (0.4375, 0.5625)  # one of the two bins at the crest x = S/2
+
+
+@pytest.mark.parametrize("method", ["direct", "iterative"])
+def test_cut_cell_is_an_error_also_after_warm_starts(method):
+    shape = (16, 1, 16)
+    _, g = cell(shape)
+    solver = FieldSolver(g, params(), conductivity=SIGMA, method=method)
+    phase = g.site_data["phase"].copy()
+    solver.solve(phase, current=1e-9)
+    phase[g.to_grid(np.arange(g.n_sites))[:, 0, 8]] = VOID
+    with pytest.raises(FieldError) as info:
+        solver.solve(phase, current=1e-9)
+    assert str(info.value) == "no ionic path between the electrodes: the cell cannot carry current"
+
+
+@pytest.mark.parametrize("method", ["direct", "iterative"])
+def test_reused_solver_matches_a_fresh_one_under_stack_pressure(method):
+    """Conversions one by one with a reused solver (LU-preconditioned CG or warm AMG-CG) give
+    the same field as a fresh solver; a pressure equal everywhere (stack pressure on the
+    reservoirs and on all Li) shifts every metal potential alike and changes nothing."""
+    shape = (12, 1, 16)
+    rng = np.random.default_rng(6)
+    _, g = cell(shape, grain=rng.integers(0, 4, shape))
+    p = params(stack_pressure=5e6)
+    reused = FieldSolver(g, p, conductivity=SIGMA, method=method)
+    phase = g.site_data["phase"].copy()
+    column = g.to_grid(np.arange(g.n_sites))[6, 0, :]
+    for k in range(5):
+        phase[column[k]] = LI
+        a = reused.solve(phase, current=2e-9, pressure=np.full(g.n_sites, 5e6))
+        b = FieldSolver(g, p, conductivity=SIGMA, method=method).solve(
+            phase, current=2e-9, pressure=np.full(g.n_sites, 5e6))
+        assert a.voltage == pytest.approx(b.voltage, rel=1e-7)
+        np.testing.assert_allclose(a.interface_current, b.interface_current, rtol=1e-6,
+                                   atol=1e-7 * np.abs(b.interface_current).max())
+    no_stack = FieldSolver(g, params(), conductivity=SIGMA, method=method).solve(phase, current=2e-9)
+    assert a.voltage == pytest.approx(no_stack.voltage, rel=1e-7)
+
+
+def test_grain_boundary_ahead_of_a_li_tip_resists_like_any_boundary():
+    """The GB layer sits in series on a metal-SE edge that crosses it: a resistive boundary
+    just ahead of a Li filament lowers the current into its tip."""
+    shape = (9, 1, 20)
+    phase = np.zeros(shape, np.uint8)
+    phase[4, 0, :6] = LI
+    def tip_current(gb_row):
+        grain = (np.arange(20)[None, None, :] >= gb_row) * np.ones(shape, int)
+        _, g = cell(shape, grain=grain, phase=phase)
+        sol = FieldSolver(g, params(sigma_gb=1e-5, delta=1e-8), conductivity=SIGMA).solve(
+            g.site_data["phase"], current=1e-9)
+        tip = g.to_grid(np.arange(g.n_sites))[4, 0, 6]
+        return sol.interface_current[(sol.interface_se == tip) & (sol.interface_metal >= 0)].sum()
+    assert tip_current(6) < 0.8 * tip_current(14)

@@ -8,7 +8,8 @@ from scipy.spatial.transform import Rotation
 
 from kmc.config import loads_deck
 from kmc.errors import ConfigError
-from kmc.microstructure import (EDGE_GB, FEATURE_CONTOUR, FEATURE_FLAW, LI, SE, VOID,
+from kmc.microstructure import (EDGE_GB, FEATURE_CONTOUR, FEATURE_FLAW, GB_ALONG, GB_CROSSING,
+                                GB_NONE, LI, SE, VOID,
                                 Microstructure, add_pores, build, contour_height, disorientation,
                                 draw_seeds, import_grains, nearest_seed, random_orientations)
 from kmc.output import microstructure_dataset, write_dataset
@@ -259,9 +260,9 @@ def test_material_properties_on_sites_and_edges():
     assert pore_only.any() and np.all(props["trap_depth"][pore_only] == mat.trap_depth_pore)
     assert np.all(props["trap_depth"][~gb & ~m.pore_surface()] == 0.0)
     g = m.graph(material=mat)
-    both_gb = (g.site_data["gb"][g.sources] == 1) & (g.site_data["gb"][g.indices] == 1)
+    along = g.edge_data["gb_relation"] == GB_ALONG
     np.testing.assert_array_equal(g.edge_data["fracture_toughness"],
-                                  np.where(both_gb, mat.gb_fracture_toughness, mat.fracture_toughness))
+                                  np.where(along, mat.gb_fracture_toughness, mat.fracture_toughness))
     assert g.site_data["band_gap"].flags.c_contiguous and g.site_data["band_gap"].dtype == np.float64
 
 
@@ -339,3 +340,22 @@ def test_classification_equals_a_plain_loop(shape, periodic):
     assert {tuple(p) for p in m.gb_pairs()[0].tolist()} == pairs
     assert m.statistics()["gb_edge_fraction"] == n_gb_edges / m.n_edges()
 
+
+
+def test_gb_edge_relation_on_a_bicrystal():
+    """Two grains split at x = 3 (and by periodicity at x = 0): x-edges across the planes cross
+    them, z-edges in the columns beside the planes run along them, all others are bulk."""
+    shape = (6, 1, 5)
+    grain = (np.arange(6)[:, None, None] >= 3) * np.ones(shape, np.int32)
+    m = Microstructure(shape, 1.0, grain, np.zeros(shape, np.uint8), np.zeros((2, 4)),
+                       np.zeros((2, 3)))
+    g = m.graph(order="c")
+    x = np.rint(g.positions[:, 0] - 0.5).astype(int)
+    src, dst = g.sources, g.indices
+    along_z = g.edge_vectors[:, 2] != 0
+    rel = g.edge_data["gb_relation"]
+    crossing = (x[src] // 3) != (x[dst] // 3)
+    beside = np.isin(x[src], [0, 2, 3, 5]) & along_z
+    np.testing.assert_array_equal(rel == GB_CROSSING, crossing)
+    np.testing.assert_array_equal(rel == GB_ALONG, beside)
+    assert np.all(rel[~crossing & ~beside] == GB_NONE)
