@@ -29,6 +29,12 @@ from .errors import ConfigError
 from .units import to_si
 
 
+def check_figure_path(path: str, key: str) -> None:
+    """A figure path must be empty (no figure) or end in a format matplotlib writes."""
+    if path and Path(path).suffix.lower() not in (".png", ".pdf", ".svg"):
+        raise ConfigError(f"{key} = {path!r}: must end in .png, .pdf or .svg (or be empty for none)")
+
+
 def param(doc, *, unit=None, default=MISSING, default_factory=MISSING, lo=None, hi=None,
           lo_open=False, hi_open=False, choices=None, length=None):
     """A deck field with its documentation, SI unit, range and choices.
@@ -180,6 +186,10 @@ def describe(cls, prefix=""):
 # The lattice-gas deck
 # ---------------------------------------------------------------------------------------
 
+#: Largest lattice accepted (memory: ~100 bytes per site for the graph and fields).
+MAX_SITES = 200_000_000
+
+
 @dataclass(frozen=True)
 class LatticeConfig:
     """Square (2D) or simple-cubic (3D) site lattice."""
@@ -200,6 +210,9 @@ class LatticeConfig:
             if per and n < 3:
                 raise ConfigError(
                     f"{prefix}shape = {list(self.shape)}: a periodic axis needs at least 3 sites")
+        if math.prod(self.shape) > MAX_SITES:
+            raise ConfigError(f"{prefix}shape = {list(self.shape)}: {math.prod(self.shape):.3g} sites, "
+                              f"at most {MAX_SITES:.0e}")
 
 
 @dataclass(frozen=True)
@@ -263,6 +276,9 @@ class OutputConfig:
     dataset: str = param("netCDF dataset path", default="results/lattice_gas.nc")
     figure: str = param("summary figure path (PNG); empty for none", default="results/lattice_gas.png")
 
+    def check(self, prefix):
+        check_figure_path(self.figure, f"{prefix}figure")
+
 
 @dataclass(frozen=True)
 class LatticeGasDeck:
@@ -316,9 +332,17 @@ class CellConfig:
         return nx, ny, count("thickness", self.thickness)
 
     def check(self, prefix):
-        self.sites(prefix)
+        nx, ny, nz = self.sites(prefix)
         if self.dimension == 2 and self.depth:
             raise ConfigError(f"{prefix}depth = {self.depth:g} m: a 2D cell has no depth; remove the key")
+        if nz < 2:
+            raise ConfigError(f"{prefix}thickness = {self.thickness:g} m: needs at least 2 sites "
+                              f"of spacing {self.spacing:g} m between the electrodes")
+        if self.periodic and min(nx, ny if self.dimension == 3 else nx) < 3:
+            raise ConfigError(f"{prefix}width = {self.width:g} m: a periodic axis needs at least 3 sites")
+        if nx * ny * nz > MAX_SITES:
+            raise ConfigError(f"{prefix}spacing = {self.spacing:g} m: the cell has {nx * ny * nz:.3g} "
+                              f"sites, at most {MAX_SITES:.0e}")
 
 
 @dataclass(frozen=True)
@@ -366,8 +390,8 @@ class MicrostructureConfig:
 
     kind: str = param("grain structure", default="voronoi",
                       choices=("voronoi", "single_crystal", "amorphous", "import"))
-    grain_size: float = param("target mean equivalent grain diameter d_g", unit="m", default=2.8e-6,
-                              lo=0.0, lo_open=True)
+    grain_size: float = param("target mean equivalent grain diameter d_g (0 = the material's)",
+                              unit="m", default=0.0, lo=0.0)
     seeds: str = param("Voronoi seed process", default="poisson", choices=("poisson", "hardcore"))
     hardcore_fraction: float = param("hard-core seed distance as a fraction of d_g", default=0.5,
                                      lo=0.0, hi=0.65)
@@ -398,6 +422,39 @@ class SeedConfig:
     seed: int = param("master random seed (same deck + seed => bit-identical data)", default=0, lo=0)
 
 
+def _check_cell_features(cell: CellConfig, micro: MicrostructureConfig) -> None:
+    """Features that would not fit the cell, or silently carve nothing."""
+    W = cell.width
+    D = (cell.depth or cell.width) if cell.dimension == 3 else 0.0
+    f, c = micro.flaws, micro.contour
+    if f.depth >= cell.thickness:
+        raise ConfigError(f"microstructure.flaws.depth = {f.depth:g} m: must be less than the "
+                          f"thickness {cell.thickness:g} m (the flaw would short the cell)")
+    if f.depth > 0 and f.width < cell.spacing:
+        raise ConfigError(f"microstructure.flaws.width = {f.width:g} m: narrower than one site "
+                          f"({cell.spacing:g} m), the flaw would carve nothing")
+    if any(not 0 <= x < W for x in f.x_positions):
+        raise ConfigError(f"microstructure.flaws.x_positions = {list(f.x_positions)}: must lie in "
+                          f"[0, {W:g}) m")
+    if cell.dimension == 3 and f.x_positions and len(f.y_positions) != len(f.x_positions):
+        raise ConfigError(f"microstructure.flaws.y_positions = {list(f.y_positions)}: a 3D cell needs "
+                          f"one y per x position ({len(f.x_positions)})")
+    if cell.dimension == 2 and f.y_positions:
+        raise ConfigError(f"microstructure.flaws.y_positions = {list(f.y_positions)}: a 2D cell has "
+                          "no y; remove the key")
+    if any(not 0 <= y < D for y in f.y_positions):
+        raise ConfigError(f"microstructure.flaws.y_positions = {list(f.y_positions)}: must lie in "
+                          f"[0, {D:g}) m")
+    if c.kind != "flat" and c.height >= cell.thickness:
+        raise ConfigError(f"microstructure.contour.height = {c.height:g} m: must be less than the "
+                          f"thickness {cell.thickness:g} m")
+    if c.kind != "flat" and cell.periodic:
+        for name, length in (("width", W), ("depth", D)):
+            if length and abs(length / c.period - round(length / c.period)) > 1e-6:
+                raise ConfigError(f"microstructure.contour.period = {c.period:g} m: must divide the "
+                                  f"{name} {length:g} m of a periodic cell (else a step at the seam)")
+
+
 @dataclass(frozen=True)
 class MicrostructureDeck:
     """A deck that builds (and inspects) a polycrystalline cell: ``kmc microstructure``."""
@@ -410,6 +467,9 @@ class MicrostructureDeck:
     run: SeedConfig = param("randomness", default=SeedConfig())
     output: OutputConfig = param("output paths", default=OutputConfig(
         dataset="results/microstructure.nc", figure="results/microstructure.png"))
+
+    def check(self, prefix):
+        _check_cell_features(self.cell, self.microstructure)
 
 
 #: model name -> deck class

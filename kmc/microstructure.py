@@ -580,7 +580,8 @@ def contour_height(kind: str, x, y, height: float, period: float, dimension: int
 
 
 def add_contour(m: Microstructure, kind: str, height: float, period: float) -> None:
-    """Turn the sites below the contoured interface into Li of the z = 0 electrode."""
+    """Turn the sites below the contoured interface (peak height ``height`` [m], peak
+    separation ``period`` [m], :func:`contour_height`) into Li of the z = 0 electrode."""
     x, y, z = _site_axes(m)
     h = contour_height(kind, x[:, None], y[None, :], height, period, m.dimension)
     below = z[None, None, :] < h[:, :, None]
@@ -592,30 +593,37 @@ def add_flaws(m: Microstructure, rng, depth: float, width: float, mean_spacing: 
               x_positions=(), y_positions=()) -> int:
     """Li-filled surface flaws at the plating interface (z = 0), connected to the electrode.
 
-    Each flaw is a slot of depth ``depth`` (= the crack length a of the Griffith criterion)
-    and lateral width ``width`` (a square of side ``width`` in 3D), centred at a listed or a
-    Poisson-placed position (mean lateral spacing ``mean_spacing``: intensity
-    1/mean_spacing^(d-1)). Returns the number of flaws.
+    Each flaw is a slot of depth ``depth`` [m] (= the crack length a of the Griffith
+    criterion) and lateral width ``width`` [m] (a square of side ``width`` in 3D), centred at
+    listed positions ``x_positions`` (and ``y_positions`` in 3D) [m] and at Poisson-placed ones
+    (mean lateral spacing ``mean_spacing`` [m]: intensity 1/mean_spacing^(d-1)). Distances wrap
+    only across periodic boundaries. Returns the number of flaws.
     """
     if depth <= 0.0:
         return 0
     x, y, z = _site_axes(m)
     W, D = m.shape[0] * m.spacing, m.shape[1] * m.spacing
-    xs, ys = list(x_positions), list(y_positions)
+    xs = list(x_positions)
+    ys = list(y_positions) if m.dimension == 3 else [0.0] * len(xs)
+    if len(ys) != len(xs):
+        raise ConfigError(f"microstructure.flaws.y_positions = {list(y_positions)}: a 3D cell needs "
+                          f"one y per x position ({len(xs)})")
     if mean_spacing > 0.0:
         area = W if m.dimension == 2 else W * D
         count = rng.poisson(area / mean_spacing ** (m.dimension - 1))
-        xs += list(rng.random(count) * W)
-        ys += list(rng.random(count) * D) if m.dimension == 3 else [0.0] * count
-    if m.dimension == 2:
-        ys = [0.0] * len(xs)
+        for _ in range(count):  # (x, y) pairs, drawn in this order
+            xs.append(rng.random() * W)
+            ys.append(rng.random() * D if m.dimension == 3 else 0.0)
+
+    def distance(u, u0, length, periodic):
+        d = np.abs(u - u0)
+        return np.minimum(d, length - d) if periodic else d
+
     depth_mask = z < depth
     for x0, y0 in zip(xs, ys):
-        dx = np.abs((x - x0 + 0.5 * W) % W - 0.5 * W)  # periodic distance
-        in_x = dx <= 0.5 * width
+        in_x = distance(x, x0, W, m.periodic[0]) <= 0.5 * width
         if m.dimension == 3:
-            dy = np.abs((y - y0 + 0.5 * D) % D - 0.5 * D)
-            in_y = dy <= 0.5 * width
+            in_y = distance(y, y0, D, m.periodic[1]) <= 0.5 * width
         else:
             in_y = np.ones(1, dtype=bool)
         mask = in_x[:, None, None] & in_y[None, :, None] & depth_mask[None, None, :]
@@ -625,7 +633,8 @@ def add_flaws(m: Microstructure, rng, depth: float, width: float, mean_spacing: 
 
 
 def add_pores(m: Microstructure, rng, fraction: float, radius: float, gb_preference: float) -> int:
-    """Carve spherical (3D) or circular (2D) pores until the VOID fraction reaches ``fraction``.
+    """Carve spherical (3D) or circular (2D) pores of ``radius`` [m] until the VOID fraction
+    reaches ``fraction``.
 
     Each pore centre is, with probability ``gb_preference``, a random GB site, else a random
     site; pores overlap freely. Returns the number of pores.
@@ -636,6 +645,10 @@ def add_pores(m: Microstructure, rng, fraction: float, radius: float, gb_prefere
     gb_sites = np.flatnonzero(gb)
     n_sites = m.phase.size
     target = int(math.ceil(fraction * n_sites))
+    room = int(np.count_nonzero(m.phase != LI))
+    if target > room:
+        raise ConfigError(f"microstructure.pores.fraction = {fraction:g}: only {room / n_sites:.3g} of "
+                          "the cell is electrolyte after flaws and contours")
     r_sites = radius / m.spacing
     reach = int(math.ceil(r_sites))
     offsets = np.arange(-reach, reach + 1)
@@ -742,16 +755,34 @@ def import_grains(path, shape, variable: str = "grain", key: str = "microstructu
     return inverse.reshape(arr.shape).astype(np.int32), orientation
 
 
-def build(deck, rng=None) -> Microstructure:
+def build(deck, rng=None, material=None) -> Microstructure:
     """Build the microstructure of a deck (its ``cell`` and ``microstructure`` sections).
 
     The set-up stream is ``SeedSequence(run.seed).spawn(2)[0]``: the same deck and seed give
     the same microstructure, and it does not depend on what is simulated on it afterwards.
     Order: grains -> contoured interface -> surface flaws -> pores (pores only replace
-    electrolyte).
+    electrolyte). ``material`` (a :class:`kmc.materials.Material`, loaded from the deck if not
+    given) supplies the grain size when the deck leaves it at 0, and must agree with the
+    grain structure: an amorphous material (LiPON) cannot have Voronoi grains, a
+    single-crystal one neither.
+
+    Raises
+    ------
+    ConfigError
+        If the material contradicts ``microstructure.kind`` or pores cannot reach their
+        fraction in the electrolyte left by flaws and contours.
     """
+    from .materials import load_material
+
     cfg = deck.microstructure
     cell = deck.cell
+    if material is None:
+        material = load_material(deck.material.name, deck.material.overrides)
+    if cfg.kind == "voronoi" and material.structure != "polycrystalline":
+        raise ConfigError(f"microstructure.kind = 'voronoi': material {material.name!r} is "
+                          f"{material.structure.replace('_', ' ')}; use kind = "
+                          f"'{material.structure}'")
+    grain_size = cfg.grain_size or material.grain_size
     shape = cell.sites()
     if rng is None:
         rng = np.random.Generator(np.random.PCG64(np.random.SeedSequence(deck.run.seed).spawn(2)[0]))
@@ -759,7 +790,7 @@ def build(deck, rng=None) -> Microstructure:
     amorphous = cfg.kind == "amorphous"
     if cfg.kind == "voronoi":
         frac = cfg.hardcore_fraction if cfg.seeds == "hardcore" else 0.0
-        grain, seeds = voronoi_grains(rng, shape, cell.spacing, cfg.grain_size, periodic, frac)
+        grain, seeds = voronoi_grains(rng, shape, cell.spacing, grain_size, periodic, frac)
         orientation = random_orientations(rng, seeds.shape[0])
     elif cfg.kind == "import":
         grain, orientation = import_grains(cfg.import_path, shape, cfg.import_variable)

@@ -359,3 +359,62 @@ def test_gb_edge_relation_on_a_bicrystal():
     np.testing.assert_array_equal(rel == GB_CROSSING, crossing)
     np.testing.assert_array_equal(rel == GB_ALONG, beside)
     assert np.all(rel[~crossing & ~beside] == GB_NONE)
+
+
+@pytest.mark.parametrize("extra,message", [
+    ('[microstructure.flaws]\ndepth = "20 um"',
+     "deck.toml: microstructure.flaws.depth = 2e-05 m: must be less than the thickness 2e-05 m "
+     "(the flaw would short the cell)"),
+    ('[microstructure.flaws]\ndepth = "2 um"\nwidth = "0.2 um"',
+     "deck.toml: microstructure.flaws.width = 2e-07 m: narrower than one site (5e-07 m), the flaw "
+     "would carve nothing"),
+    ('[microstructure.flaws]\ndepth = "2 um"\nx_positions = ["31 um"]',
+     "deck.toml: microstructure.flaws.x_positions = [3.1e-05]: must lie in [0, 3e-05) m"),
+    ('[microstructure.contour]\nkind = "sinusoid"\nheight = "25 um"',
+     "deck.toml: microstructure.contour.height = 2.5e-05 m: must be less than the thickness 2e-05 m"),
+    ('[microstructure.contour]\nkind = "sinusoid"\nheight = "2 um"\nperiod = "7 um"',
+     "deck.toml: microstructure.contour.period = 7e-06 m: must divide the width 3e-05 m of a "
+     "periodic cell (else a step at the seam)"),
+    ('[output]\nfigure = "m.xyz"',
+     "deck.toml: output.figure = 'm.xyz': must end in .png, .pdf or .svg (or be empty for none)"),
+])
+def test_features_that_do_not_fit_the_cell(extra, message):
+    with pytest.raises(ConfigError) as info:
+        loads_deck(DECK.format(micro="", dim=2, L=20, W=30) + extra, "deck.toml")
+    assert str(info.value) == message
+
+
+def test_3d_listed_flaws_need_y_and_land_where_listed():
+    with pytest.raises(ConfigError) as info:
+        deck('flaws = { depth = "2 um", width = "1 um", x_positions = ["3 um"] }', dim=3, L=6, W=10)
+    assert str(info.value) == ("deck.toml: microstructure.flaws.y_positions = []: a 3D cell needs one "
+                               "y per x position (1)")
+    m = build(deck('kind = "single_crystal"\nflaws = { depth = "2 um", width = "1 um", '
+                   'x_positions = ["3 um"], y_positions = ["7 um"] }', dim=3, L=6, W=10))
+    li = np.argwhere(m.phase == LI) * 0.5 + 0.25  # site centres [um]
+    assert li.shape[0] == 2 * 2 * 4
+    assert set(li[:, 0]) == {2.75, 3.25} and set(li[:, 1]) == {6.75, 7.25} and li[:, 2].max() < 2
+
+
+def test_material_contradicting_the_grain_structure_is_an_error():
+    d = loads_deck(DECK.format(micro="", dim=2, L=20, W=30) + '[material]\nname = "lipon"\n',
+                   "deck.toml")
+    with pytest.raises(ConfigError) as info:
+        build(d)
+    assert str(info.value) == ("microstructure.kind = 'voronoi': material 'lipon' is amorphous; "
+                               "use kind = 'amorphous'")
+
+
+def test_grain_size_defaults_to_the_material():
+    d = loads_deck(DECK.format(micro="", dim=2, L=60, W=120) + '[material]\nname = "li6ps5cl"\n',
+                   "deck.toml")
+    m = build(d)  # 30 um grains: a handful in a 120 x 60 um section
+    assert m.n_grains < 40
+
+
+def test_pores_that_cannot_fit_are_an_error():
+    d = deck('kind = "single_crystal"\nflaws = { depth = "19 um", width = "20 um", '
+             'x_positions = ["15 um"] }\npores = { fraction = 0.5 }')
+    with pytest.raises(ConfigError) as info:
+        build(d)
+    assert str(info.value).startswith("microstructure.pores.fraction = 0.5: only 0.")
