@@ -16,13 +16,15 @@ from .errors import KmcError
 
 
 def _microstructure(args, deck=None) -> int:
-    from .config import MicrostructureDeck, load_deck
+    from .config import MicrostructureDeck, check_figure_path, load_deck
     from .materials import load_material, resolve
     from .microstructure import build
     from .output import microstructure_dataset, write_dataset
     from .plots import microstructure_summary
 
     deck = deck or load_deck(args.deck)
+    if args.figure:
+        check_figure_path(args.figure, "--figure")
     if not isinstance(deck, MicrostructureDeck):
         raise KmcError(f"{args.deck}: model = {deck.model!r} has no microstructure; "
                        "use a deck with model = 'microstructure'")
@@ -45,12 +47,14 @@ def _microstructure(args, deck=None) -> int:
 def _run(args) -> int:
     from tqdm import tqdm
 
-    from .config import MicrostructureDeck, load_deck
+    from .config import MicrostructureDeck, check_figure_path, load_deck
     from .lattice_gas import simulate
     from .output import lattice_gas_dataset, write_dataset
     from .plots import lattice_gas_summary
 
     deck = load_deck(args.deck)
+    if args.figure:
+        check_figure_path(args.figure, "--figure")
     if isinstance(deck, MicrostructureDeck):
         return _microstructure(args, deck)
     dataset = Path(args.output or deck.output.dataset)
@@ -62,7 +66,7 @@ def _run(args) -> int:
         result = simulate(deck, progress=progress)
     ds = lattice_gas_dataset(result)
     write_dataset(ds, dataset)
-    print(f"wrote {dataset}  ({int(ds['events'].values.max()):,} events, "
+    print(f"wrote {dataset}  ({result.stop_events:,} events, "
           f"{result.wall_time:.2f} s wall, stop: {result.stop_reason})")
     if figure:
         print(f"wrote {lattice_gas_summary(ds, figure)}")
@@ -82,6 +86,11 @@ def _analyze(args) -> int:
 def _bench(args) -> int:
     from .bench import lattice_gas_throughput, machine
 
+    for cov in args.coverage:
+        if not 0.0 < cov < 1.0:
+            raise KmcError(f"--coverage {cov}: must lie in (0, 1)")
+    if args.events < 1:
+        raise KmcError(f"--events {args.events}: must be >= 1")
     print(f"machine: {machine()}")
     print(f"{'lattice':>12} {'sites':>9} {'coverage':>8} {'particles':>9} {'events':>10} "
           f"{'seconds':>8} {'events/s':>10}")

@@ -169,19 +169,6 @@ def build(cls, data, prefix=""):
     return obj
 
 
-def describe(cls, prefix=""):
-    """Rows (key, SI unit, description) for every field of ``cls``, recursively."""
-    rows = []
-    hints = typing.get_type_hints(cls)
-    for f in dataclasses.fields(cls):
-        tp = hints[f.name]
-        if dataclasses.is_dataclass(tp):
-            rows += describe(tp, prefix + f.name + ".")
-        else:
-            rows.append((prefix + f.name, f.metadata.get("unit") or "", f.metadata.get("doc", "")))
-    return rows
-
-
 # ---------------------------------------------------------------------------------------
 # The lattice-gas deck
 # ---------------------------------------------------------------------------------------
@@ -293,6 +280,9 @@ class LatticeGasDeck:
     output: OutputConfig = param("output paths", default=OutputConfig())
 
     def check(self, prefix):
+        if self.field.kind == "pulsed" and self.run.duration / self.field.period > 1e8:
+            raise ConfigError(f"field.period = {self.field.period:g} s: more than 1e8 pulses in "
+                              f"run.duration = {self.run.duration:g} s")
         if len(self.lattice.shape) == 2 and self.field.direction[2] != 0.0:
             raise ConfigError(
                 f"field.direction = {list(self.field.direction)}: a 2D lattice has no z component")
@@ -314,8 +304,6 @@ class CellConfig:
                          lo=0.0)
     spacing: float = param("site edge h", unit="m", default=0.5e-6, lo=0.0, lo_open=True)
     periodic: bool = param("periodic boundaries along x and y", default=True)
-    order: str = param("site numbering in memory: 'morton' (cache-friendly) or 'c' (grid order)",
-                       default="morton", choices=("morton", "c"))
 
     def sites(self, prefix="cell."):
         """Lattice shape (nx, ny, nz); ny = 1 in 2D."""

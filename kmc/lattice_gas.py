@@ -24,6 +24,7 @@ import numpy as np
 
 from .config import LatticeGasDeck
 from .engine import REACHED_EVENTS, check_status, lattice_gas_kernel
+from .errors import ConfigError
 from .graph import Graph, lattice_graph
 from .protocol import Constant, Pulsed
 from .units import BOLTZMANN_EV
@@ -81,6 +82,8 @@ class LatticeGasResult:
     site_energy: np.ndarray
     n_particles: int
     stop_reason: str
+    stop_time: float
+    stop_events: int
     wall_time: float
 
 
@@ -102,9 +105,10 @@ def simulate(deck: LatticeGasDeck, progress=None) -> LatticeGasResult:
 
     Notes
     -----
-    Stops at the end of ``run.duration``, at ``run.max_events`` or at ``run.wall_time_limit``
-    (observations after the stop are NaN). The field protocol is piecewise constant: the
-    kernel lands exactly on every change and every observation time (MODEL.md section 5).
+    Stops at the end of ``run.duration``, at ``run.max_events`` or at ``run.wall_time_limit``;
+    observations after an early stop are NaN (``events`` -1), and ``stop_time`` and
+    ``stop_events`` record where the run stopped. The field protocol is piecewise constant:
+    the kernel lands exactly on every change and every observation time (MODEL.md section 5).
     """
     start = wallclock.perf_counter()
     lat, gas, run, fld = deck.lattice, deck.lattice_gas, deck.run, deck.field
@@ -120,9 +124,16 @@ def simulate(deck: LatticeGasDeck, progress=None) -> LatticeGasResult:
                 else Pulsed(fld.amplitude, fld.period, fld.duty))
 
     def rates_for(strength):
-        return edge_rates(graph, attempt_frequency=gas.attempt_frequency, barrier=gas.barrier,
-                          temperature=deck.conditions.temperature, site_energy=energy,
-                          charge_number=gas.charge_number, field=strength * direction)
+        with np.errstate(over="ignore", invalid="ignore"):
+            rates = edge_rates(graph, attempt_frequency=gas.attempt_frequency, barrier=gas.barrier,
+                               temperature=deck.conditions.temperature, site_energy=energy,
+                               charge_number=gas.charge_number, field=strength * direction)
+        if not np.all(np.isfinite(rates)):
+            raise ConfigError(
+                f"field.amplitude = {strength:g} V/m: hop rates overflow at temperature = "
+                f"{deck.conditions.temperature:g} K (bias z e E a / 2kT too large); lower the field "
+                "or raise the temperature")
+        return rates
 
     strength = protocol(0.0)
     kernel = lattice_gas_kernel(run.engine, graph.indptr, graph.indices, rates_for(strength), occ,
@@ -166,10 +177,12 @@ def simulate(deck: LatticeGasDeck, progress=None) -> LatticeGasResult:
                 stop_reason, stopped = "wall_time_limit", True
         if stopped:
             log.warning("run stopped early at t = %.6g s (%s)", kernel.time, stop_reason)
+            events[k:] = -1
             break
         observe(k)
     return LatticeGasResult(
         deck=deck, graph=graph, times=times, events=events, field=fields, total_rate=total_rate,
         mean_displacement=mean_disp, msd=msd, initial_occupancy=occ,
         final_occupancy=kernel.occupancy, site_energy=energy, n_particles=n_part,
-        stop_reason=stop_reason, wall_time=wallclock.perf_counter() - start)
+        stop_reason=stop_reason, stop_time=kernel.time, stop_events=kernel.n_events,
+        wall_time=wallclock.perf_counter() - start)

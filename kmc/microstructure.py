@@ -731,7 +731,11 @@ def import_grains(path, shape, variable: str = "grain", key: str = "microstructu
             with xr.open_dataset(path) as ds:
                 if variable not in ds:
                     raise ConfigError(f"{shown}: no variable {variable!r} (has: {', '.join(map(str, ds.data_vars))})")
-                arr = ds[variable].transpose(*[d for d in ("x", "y", "z") if d in ds[variable].dims]).values
+                dims = ds[variable].dims
+                if set(dims) not in ({"x", "z"}, {"x", "y", "z"}):
+                    raise ConfigError(f"{shown}: variable {variable!r} has dims {dims}, expected "
+                                      "(x, z) or (x, y, z)")
+                arr = ds[variable].transpose(*[d for d in ("x", "y", "z") if d in dims]).values
                 if "orientation" in ds:
                     orientation = ds["orientation"].values
         else:

@@ -23,10 +23,10 @@ from .errors import DatasetError
 VARIABLES = {
     "time": ("s", "simulated time"),
     "axis": ("1", "Cartesian axis"),
-    "x": ("m", "site position along x"),
-    "y": ("m", "site position along y"),
-    "z": ("m", "site position along z"),
-    "events": ("1", "cumulative number of kMC events"),
+    "x": ("m", "site centre along x"),
+    "y": ("m", "site centre along y"),
+    "z": ("m", "site centre along z (from the electrode at z = 0)"),
+    "events": ("1", "cumulative number of kMC events (-1: not observed, the run had stopped)"),
     "field": ("V/m", "electric field strength in force during the interval ending here"),
     "total_rate": ("s-1", "total propensity R of all events"),
     "mean_displacement": ("m", "mean unwrapped particle displacement"),
@@ -108,7 +108,7 @@ def lattice_gas_dataset(result) -> xr.Dataset:
     coords = {"time": ("time", result.times, _attrs("time")),
               "axis": ("axis", np.array(["x", "y", "z"]), _attrs("axis"))}
     for d, n in zip(dims, graph.shape):
-        coords[d] = (d, np.arange(n) * h, _attrs(d))
+        coords[d] = (d, (np.arange(n) + 0.5) * h, _attrs(d))  # site centres, as in every map
     gas = deck.lattice_gas
     data = {
         "events": (("time",), result.events),
@@ -125,7 +125,8 @@ def lattice_gas_dataset(result) -> xr.Dataset:
     ds = xr.Dataset({k: (dims_, np.asarray(v), _attrs(k)) for k, (dims_, v) in data.items()},
                     coords=coords)
     ds.attrs.update(_common_attrs(deck, "kMC lattice-gas run", "kmc run"))
-    ds.attrs.update({"stop_reason": result.stop_reason, "wall_time_s": result.wall_time})
+    ds.attrs.update({"stop_reason": result.stop_reason, "stop_time_s": result.stop_time,
+                     "stop_events": result.stop_events, "wall_time_s": result.wall_time})
     return ds
 
 
@@ -173,8 +174,13 @@ def write_dataset(ds: xr.Dataset, path) -> Path:
     A crash mid-write never leaves a truncated file under ``path``.
     """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    if path.is_dir():
+        raise DatasetError(f"{path}: is a directory; give a file name for the dataset")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    except OSError as exc:
+        raise DatasetError(f"{path}: cannot write the dataset there ({exc.strerror})") from None
     os.close(fd)
     try:
         ds.to_netcdf(tmp, engine="netcdf4")

@@ -47,3 +47,29 @@ def test_corrupt_dataset_is_one_line(tmp_path, content, problem, capsys):
 def test_missing_dataset(tmp_path, capsys):
     assert main(["analyze", str(tmp_path / "none.nc")]) == 2
     assert capsys.readouterr().err == f"kmc: error: {tmp_path / 'none.nc'}: dataset not found\n"
+
+
+def test_output_to_a_directory_or_bad_figure_is_one_line(tmp_path, small_deck_text, capsys):
+    deck = tmp_path / "deck.toml"
+    deck.write_text(small_deck_text)
+    assert main(["run", str(deck), "-o", str(tmp_path), "--figure", "", "-q"]) == 2
+    assert capsys.readouterr().err == (f"kmc: error: {tmp_path}: is a directory; give a file name "
+                                       "for the dataset\n")
+    assert main(["run", str(deck), "-o", str(tmp_path / "a.nc"), "--figure", "f.xyz", "-q"]) == 2
+    assert capsys.readouterr().err == ("kmc: error: --figure = 'f.xyz': must end in .png, .pdf or "
+                                       ".svg (or be empty for none)\n")
+    assert not (tmp_path / "a.nc").exists()  # checked before anything is computed
+
+
+def test_bench_rejects_a_bad_coverage(capsys):
+    assert main(["bench", "--coverage", "2"]) == 2
+    assert capsys.readouterr().err == "kmc: error: --coverage 2.0: must lie in (0, 1)\n"
+
+
+def test_overflowing_rates_are_a_config_error(tmp_path, small_deck_text, capsys):
+    deck = tmp_path / "deck.toml"
+    deck.write_text(small_deck_text.replace('temperature = "25 degC"', 'temperature = "0.01 K"'))
+    assert main(["run", str(deck), "-o", str(tmp_path / "a.nc"), "-q"]) == 2
+    assert capsys.readouterr().err == (
+        f"kmc: error: field.amplitude = 2e+07 V/m: hop rates overflow at temperature = 0.01 K "
+        "(bias z e E a / 2kT too large); lower the field or raise the temperature\n")

@@ -418,3 +418,12 @@ def test_pores_that_cannot_fit_are_an_error():
     with pytest.raises(ConfigError) as info:
         build(d)
     assert str(info.value).startswith("microstructure.pores.fraction = 0.5: only 0.")
+
+
+def test_import_netcdf_needs_named_axes(tmp_path):
+    path = tmp_path / "g.nc"
+    xr.Dataset({"grain": (("a", "b"), np.zeros((60, 40), np.int32))}).to_netcdf(path)
+    with pytest.raises(ConfigError) as info:
+        import_grains(path, (60, 1, 40))
+    assert str(info.value) == (f"microstructure.import_path = '{path}': variable 'grain' has dims "
+                               "('a', 'b'), expected (x, z) or (x, y, z)")

@@ -13,7 +13,7 @@ def test_failed_write_leaves_old_file_and_no_temporary(tmp_path):
     write_dataset(xr.Dataset({"a": ("t", np.arange(3.0))}), path)
     before = path.read_bytes()
     bad = xr.Dataset({"a": ("t", np.array([object(), object()]))})  # netCDF cannot encode this
-    with pytest.raises(Exception):
+    with pytest.raises((TypeError, ValueError)):
         write_dataset(bad, path)
     assert path.read_bytes() == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["run.nc"]
@@ -29,3 +29,5 @@ def test_max_events_stop_keeps_observations_so_far(small_deck_text):
     assert done[0] and not done[-1]
     assert ds["events"].values[done].max() <= 2000
     assert np.all(np.diff(ds["events"].values[done]) >= 0)
+    assert np.all(ds["events"].values[~done] == -1)
+    assert ds.attrs["stop_events"] == 2000 and 0 < ds.attrs["stop_time_s"] < 30e-6
