@@ -468,20 +468,21 @@ def voronoi_grains(rng, shape, spacing: float, grain_size: float, periodic=(True
         # no closed form for hard-core seeds: calibrate the factor on a pilot box of at most
         # 12 grain diameters per axis (one correction step; a fraction of a 256^3 build)
         cap = int(math.ceil(12 * grain_size / spacing))
-        pilot = Microstructure(*_tessellate(rng, tuple(min(n, cap) for n in shape), spacing,
-                                            grain_size, periodic, min_distance_fraction, factor))
+        pilot_shape = tuple(min(n, cap) for n in shape)
+        grain, seeds = _tessellate(rng, pilot_shape, spacing, grain_size, periodic,
+                                   min_distance_fraction, factor)
+        pilot = Microstructure(pilot_shape, spacing, grain, np.zeros(pilot_shape, np.uint8),
+                               np.zeros((seeds.shape[0], 4)), seeds)
         d = pilot.grain_diameters()
         d = d[np.isfinite(d)]
         if d.size >= 20:
             factor *= float(d.mean()) / grain_size
-    micro = _tessellate(rng, shape, spacing, grain_size, periodic, min_distance_fraction, factor)
-    return micro[2], micro[5]
+    return _tessellate(rng, shape, spacing, grain_size, periodic, min_distance_fraction, factor)
 
 
 def _tessellate(rng, shape, spacing, grain_size, periodic, min_distance_fraction, factor):
     """Seeds at the density for ``factor`` (see :func:`seed_density`) in the slab extended by
-    2 d_g beyond both faces, and their grain map. Returns the positional arguments of a
-    :class:`Microstructure` (no phases, orientations zero)."""
+    2 d_g beyond both faces: the grain map and the seeds of the grains present (3D coords)."""
     dim = 2 if shape[1] == 1 else 3
     active = [0, 2] if dim == 2 else [0, 1, 2]
     extent = np.array([shape[ax] * spacing for ax in active])
@@ -491,9 +492,7 @@ def _tessellate(rng, shape, spacing, grain_size, periodic, min_distance_fraction
     per = [periodic[ax] for ax in active]
     n = max(1, int(round(seed_density(grain_size, dim, factor) * np.prod(high - low))))
     seeds = draw_seeds(rng, n, low, high, per, min_distance_fraction * grain_size)
-    grain, seeds3 = _relabel(nearest_seed(shape, spacing, seeds, low, high, per), seeds, dim)
-    return (tuple(shape), spacing, grain, np.zeros(shape, np.uint8),
-            np.zeros((seeds3.shape[0], 4)), seeds3)
+    return _relabel(nearest_seed(shape, spacing, seeds, low, high, per), seeds, dim)
 
 
 def _relabel(grain, seeds, dim):

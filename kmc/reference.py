@@ -92,7 +92,12 @@ class ReferenceLatticeGas:
 
     def set_edge_rates(self, edge_rate) -> None:
         """Replace all hop rates [1/s] and rebuild the tree."""
-        self.edge_rate = [float(x) for x in edge_rate]
+        r = np.asarray(edge_rate, dtype=float)
+        if r.shape != (self.n_edges,):
+            raise ValueError(f"edge_rate must have shape ({self.n_edges},), got {r.shape}")
+        if not np.all(np.isfinite(r) & (r >= 0.0)):
+            raise ValueError("edge rates must be finite and >= 0")
+        self.edge_rate = r.tolist()
         self.tree.rebuild(self._leaves())
 
     def _u(self) -> float:

@@ -427,3 +427,16 @@ def test_import_netcdf_needs_named_axes(tmp_path):
         import_grains(path, (60, 1, 40))
     assert str(info.value) == (f"microstructure.import_path = '{path}': variable 'grain' has dims "
                                "('a', 'b'), expected (x, z) or (x, y, z)")
+
+
+def test_classification_does_not_depend_on_the_slab_size():
+    """The chunked scan (z-slabs of ``planes`` planes with one-plane halos) gives the same
+    answer for every slab size, including slabs of one plane."""
+    d = deck('grain_size = "2 um"\npores = { fraction = 0.02 }', dim=3, L=10, W=6)
+    reference = build(d)
+    want = reference._scan(planes=1000)
+    for planes in (1, 2, 3, 7):
+        m = build(d)
+        got = m._scan(planes=planes)
+        for a, b in zip(got, want):
+            np.testing.assert_array_equal(a, b)
