@@ -74,11 +74,13 @@ def _run(args) -> int:
 
 
 def _analyze(args) -> int:
-    from .analysis import lattice_gas_transport
+    from .analysis import lattice_gas_transport, microstructure_report
     from .output import open_dataset
 
     ds = open_dataset(args.dataset)
-    for line in lattice_gas_transport(ds).report():
+    report = (microstructure_report(ds) if ds.attrs.get("model") == "microstructure"
+              else lattice_gas_transport(ds).report())
+    for line in report:
         print(line)
     return 0
 
@@ -142,7 +144,8 @@ def parser() -> argparse.ArgumentParser:
     e.add_argument("deck")
     e.set_defaults(func=_ensemble)
 
-    a = sub.add_parser("analyze", help="summarise a dataset written by `kmc run`")
+    a = sub.add_parser("analyze", help="summarise a dataset written by `kmc run` or "
+                                       "`kmc microstructure`")
     a.add_argument("dataset")
     a.set_defaults(func=_analyze)
 

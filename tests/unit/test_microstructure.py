@@ -278,6 +278,10 @@ def test_cli_microstructure_writes_maps_and_figure(tmp_path, capsys):
     assert set(np.unique(ds["trap_depth"].values)) <= {0.0, 0.4, 0.6, 0.8}
     assert ds.attrs["material"] == "llzo" and fig.stat().st_size > 10_000
     assert "grains, 60x1x40 sites" in capsys.readouterr().out
+    assert main(["analyze", str(out)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == "cell: 60 x 1 x 40 sites of 0.5 um (llzo)"
+    assert lines[1] == f"grains: {int(ds['n_grains'])} ({int(ds['n_interior_grains'])} not cut by the electrode faces)"
 
 
 def test_cli_unknown_material_is_one_line(tmp_path, capsys):
