@@ -53,10 +53,10 @@ def _run(args) -> int:
     from .plots import lattice_gas_summary
 
     deck = load_deck(args.deck)
-    if args.figure:
-        check_figure_path(args.figure, "--figure")
     if isinstance(deck, MicrostructureDeck):
         return _microstructure(args, deck)
+    if args.figure:
+        check_figure_path(args.figure, "--figure")
     dataset = Path(args.output or deck.output.dataset)
     figure = args.figure if args.figure is not None else deck.output.figure
     with tqdm(total=deck.run.duration, unit="s", unit_scale=True, desc="simulated time",

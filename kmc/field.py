@@ -385,14 +385,13 @@ class FieldSolver:
         c_cols = np.concatenate([dst[ss], fu, se_of[fl]])
         coupling = sp.csr_matrix((np.ones(c_rows.size, np.int8), (c_rows, c_cols)), shape=(n, n))
         _, comp = csgraph.connected_components(coupling, directed=False)
-        anchored_comp = np.zeros(comp.max() + 1, bool)
-        anchored_comp[comp[se_of[(kind_of == CLASS_A) | (kind_of == CLASS_C)]]] = True
         joins_a = np.zeros(comp.max() + 1, bool)
         joins_a[comp[se_of[kind_of == CLASS_A]]] = True
         joins_c = np.zeros(comp.max() + 1, bool)
         joins_c[comp[se_of[kind_of == CLASS_C]]] = True
         if not np.any(joins_a & joins_c):
             raise FieldError("no ionic path between the electrodes: the cell cannot carry current")
+        anchored_comp = joins_a | joins_c
         unknown = np.zeros(n, bool)
         unknown[se] = True
         unknown[slot_of_cluster[floating]] = True

@@ -69,18 +69,16 @@ class Graph:
 
     def with_data(self, site=None, edge=None) -> "Graph":
         """A copy with per-site and per-edge arrays added (given in site / edge order)."""
-        site_data, edge_data = dict(self.site_data), dict(self.edge_data)
-        for name, values in (site or {}).items():
-            values = np.ascontiguousarray(values)
-            if values.shape[:1] != (self.n_sites,):
-                raise ValueError(f"site data {name!r} needs {self.n_sites} values, got {values.shape}")
-            site_data[name] = values
-        for name, values in (edge or {}).items():
-            values = np.ascontiguousarray(values)
-            if values.shape[:1] != (self.n_edges,):
-                raise ValueError(f"edge data {name!r} needs {self.n_edges} values, got {values.shape}")
-            edge_data[name] = values
-        return replace(self, site_data=site_data, edge_data=edge_data)
+        def merged(old, new, kind, n):
+            out = dict(old)
+            for name, values in (new or {}).items():
+                values = np.ascontiguousarray(values)
+                if values.shape[:1] != (n,):
+                    raise ValueError(f"{kind} data {name!r} needs {n} values, got {values.shape}")
+                out[name] = values
+            return out
+        return replace(self, site_data=merged(self.site_data, site, "site", self.n_sites),
+                       edge_data=merged(self.edge_data, edge, "edge", self.n_edges))
 
     def from_grid(self, grid) -> np.ndarray:
         """Lattice-shaped ``grid`` (C order) as a per-site array in site order."""

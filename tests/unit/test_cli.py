@@ -71,5 +71,5 @@ def test_overflowing_rates_are_a_config_error(tmp_path, small_deck_text, capsys)
     deck.write_text(small_deck_text.replace('temperature = "25 degC"', 'temperature = "0.01 K"'))
     assert main(["run", str(deck), "-o", str(tmp_path / "a.nc"), "-q"]) == 2
     assert capsys.readouterr().err == (
-        f"kmc: error: field.amplitude = 2e+07 V/m: hop rates overflow at temperature = 0.01 K "
+        "kmc: error: field.amplitude = 2e+07 V/m: hop rates overflow at temperature = 0.01 K "
         "(bias z e E a / 2kT too large); lower the field or raise the temperature\n")

@@ -9,8 +9,8 @@ from scipy.spatial.transform import Rotation
 from kmc.config import loads_deck
 from kmc.errors import ConfigError
 from kmc.microstructure import (EDGE_GB, FEATURE_CONTOUR, FEATURE_FLAW, GB_ALONG, GB_CROSSING,
-                                GB_NONE, LI, SE, VOID,
-                                Microstructure, add_pores, build, contour_height, disorientation,
+                                GB_NONE, LI, VOID,
+                                Microstructure, build, contour_height, disorientation,
                                 draw_seeds, import_grains, nearest_seed, random_orientations)
 from kmc.output import microstructure_dataset, write_dataset
 

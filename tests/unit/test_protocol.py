@@ -1,7 +1,6 @@
 """Piecewise-constant drive protocols (MODEL.md section 6)."""
 import math
 
-import numpy as np
 import pytest
 
 from kmc.protocol import Constant, Cycling, Piecewise, Pulsed, Staircase
