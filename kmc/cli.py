@@ -44,15 +44,78 @@ def _microstructure(args, deck=None) -> int:
     return 0
 
 
+def checkpoint_path(deck, dataset: Path, given=None) -> Path:
+    """Checkpoint file of a plating run: ``given``, ``run.checkpoint``, or the dataset + .ckpt."""
+    return Path(given or deck.run.checkpoint or dataset.with_suffix(".ckpt"))
+
+
+def _plating(args, deck) -> int:
+    from tqdm import tqdm
+
+    from .config import check_figure_path
+    from .output import plating_dataset, write_dataset
+    from .plating import PlatingSimulation
+    from .plots import plating_summary
+
+    if args.figure:
+        check_figure_path(args.figure, "--figure")
+    dataset = Path(args.output or deck.output.dataset)
+    figure = args.figure if args.figure is not None else deck.output.figure
+    ckpt = checkpoint_path(deck, dataset, args.checkpoint)
+    overrides = {}
+    if args.max_events is not None:
+        if args.max_events < 1:
+            raise KmcError(f"--max-events {args.max_events}: must be >= 1")
+        overrides["max_events"] = args.max_events
+    if args.wall_time is not None:
+        if not args.wall_time > 0:
+            raise KmcError(f"--wall-time {args.wall_time}: must be > 0 s")
+        overrides["wall_time_limit"] = args.wall_time
+    with tqdm(total=deck.run.duration, unit="s", desc="simulated time", leave=False,
+              disable=None if not args.quiet else True,
+              bar_format="{l_bar}{bar}| {n:.4g}/{total:.4g} s [{elapsed}<{remaining}] {postfix}") as bar:
+        def progress(t, info):
+            bar.n = t
+            bar.set_postfix_str(info, refresh=False)
+            bar.refresh()
+        if args.resume:
+            sim = PlatingSimulation.resume(ckpt, progress=progress, run_overrides=overrides)
+            if sim.deck.output != deck.output or sim.deck.cell != deck.cell:
+                raise KmcError(f"{ckpt}: the checkpoint belongs to another deck")
+        else:
+            if overrides:
+                import dataclasses
+                deck = dataclasses.replace(deck, run=dataclasses.replace(deck.run, **overrides))
+            sim = PlatingSimulation(deck, progress=progress)
+        result = sim.run(ckpt)
+    ds = plating_dataset(result)
+    write_dataset(ds, dataset)
+    t_short = float(ds["t_short"])
+    short = (f"short at {t_short:.4g} s after {float(ds['charge_at_short']) / result.area * 1e-4 / 3.6:.3g} "
+             f"mAh/cm², path GB fraction {float(ds['short_path_gb_fraction']):.2f}"
+             if t_short == t_short else "no short")
+    print(f"wrote {dataset}  ({result.stop_reason}: {short}; {result.profile['events']:,} events, "
+          f"{result.profile['field_solves']:,} field solves, {result.wall_time:.1f} s wall)")
+    if result.stop_reason in ("max_events", "wall_time", "interrupted"):
+        print(f"checkpoint {ckpt}: continue with `kmc run {args.deck} --resume`")
+    if figure:
+        print(f"wrote {plating_summary(ds, figure)}")
+    return 0
+
+
 def _run(args) -> int:
     from tqdm import tqdm
 
-    from .config import MicrostructureDeck, check_figure_path, load_deck
+    from .config import MicrostructureDeck, PlatingDeck, check_figure_path, load_deck
     from .lattice_gas import simulate
     from .output import lattice_gas_dataset, write_dataset
     from .plots import lattice_gas_summary
 
     deck = load_deck(args.deck)
+    if isinstance(deck, PlatingDeck):
+        return _plating(args, deck)
+    if args.resume or args.max_events is not None or args.wall_time is not None:
+        raise KmcError(f"{args.deck}: --resume, --max-events and --wall-time apply to plating decks")
     if isinstance(deck, MicrostructureDeck):
         return _microstructure(args, deck)
     if args.figure:
@@ -132,6 +195,12 @@ def parser() -> argparse.ArgumentParser:
     r.add_argument("-o", "--output", help="dataset path (overrides [output] dataset)")
     r.add_argument("--figure", help="figure path, '' for none (overrides [output] figure)")
     r.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    r.add_argument("--resume", action="store_true",
+                   help="continue a plating run from its checkpoint (bit-identical)")
+    r.add_argument("--checkpoint", help="checkpoint file (default: run.checkpoint or the "
+                                        "dataset path with .ckpt)")
+    r.add_argument("--max-events", type=int, help="override run.max_events")
+    r.add_argument("--wall-time", type=float, help="override run.wall_time_limit [s]")
     r.set_defaults(func=_run)
 
     m = sub.add_parser("microstructure", help="build a polycrystalline cell: netCDF maps + PNG")

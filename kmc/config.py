@@ -373,6 +373,20 @@ class ContourConfig:
 
 
 @dataclass(frozen=True)
+class InclusionConfig:
+    """An electronically isolated Li-filled crack inside the electrolyte (seed 001)."""
+
+    length: float = param("inclusion length (0 = none)", unit="m", default=0.0, lo=0.0)
+    angle: float = param("angle between the long axis and the field (z) axis", unit="degree",
+                         default=0.0, lo=0.0, hi=90.0)
+    width: float = param("inclusion width", unit="m", default=0.5e-6, lo=0.0, lo_open=True)
+    centre: tuple[float, ...] = param("centre (x, z) or (x, y, z); empty = cell centre", unit="m",
+                                      default=(), length=(0, 2, 3), lo=0.0)
+    crack: float = param("empty crack (VOID) added beyond each end of the Li", unit="m",
+                         default=0.0, lo=0.0)
+
+
+@dataclass(frozen=True)
 class MicrostructureConfig:
     """How the electrolyte's grains are made."""
 
@@ -388,6 +402,7 @@ class MicrostructureConfig:
     pores: PoresConfig = param("pores", default=PoresConfig())
     flaws: FlawsConfig = param("surface flaws", default=FlawsConfig())
     contour: ContourConfig = param("contoured plating interface", default=ContourConfig())
+    inclusion: InclusionConfig = param("isolated Li inclusion", default=InclusionConfig())
 
     def check(self, prefix):
         if self.kind == "import" and not self.import_path:
@@ -401,6 +416,8 @@ class MaterialConfig:
     name: str = param("material set (file stem in inputs/materials, or a path)", default="llzo")
     overrides: dict = param("property = 'value unit' entries replacing the set's values",
                             default_factory=dict)
+    li_metal: dict = param("property = 'value unit' entries replacing Li metal values "
+                           "(inputs/materials/li_metal.toml)", default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -460,8 +477,121 @@ class MicrostructureDeck:
         _check_cell_features(self.cell, self.microstructure)
 
 
+# ---------------------------------------------------------------------------------------
+# The plating deck (MODEL.md sections 5-8)
+# ---------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class PlatingConditionsConfig:
+    """Operating conditions of a plating run (MODEL.md section 6)."""
+
+    temperature: float = param("cell temperature T", unit="K", default=298.15, lo=150.0, hi=600.0)
+    stack_pressure: float = param("stack pressure P_stack on the electrode reservoirs", unit="Pa",
+                                  default=0.0, lo=0.0, hi=1e9)
+    applied_stress: tuple[float, ...] = param(
+        "applied normal stresses (sigma_xx, sigma_yy, sigma_zz), compression positive", unit="Pa",
+        default=(0.0, 0.0, 0.0), length=(3,), lo=-1e10, hi=1e10)
+
+
+@dataclass(frozen=True)
+class ProtocolConfig:
+    """Current protocol J(t) (MODEL.md section 6); positive J plates the electrode at z = 0."""
+
+    kind: str = param("protocol", default="constant",
+                      choices=("constant", "pulsed", "cycling", "staircase"))
+    current_density: float = param("J (constant, pulse amplitude, plating current, first CCD step)",
+                                   unit="A/m^2", default=10.0, lo=-1e5, hi=1e5)
+    period: float = param("pulse period (pulsed)", unit="s", default=1.0, lo=0.0, lo_open=True)
+    duty: float = param("fraction of each period at J (pulsed)", default=0.5, lo=0.0, hi=1.0)
+    reverse: float = param("reverse-pulse current density (pulsed; 0 = rest)", unit="A/m^2",
+                           default=0.0, lo=0.0, hi=1e5)
+    capacity: float = param("areal capacity per half-cycle (cycling, staircase)", unit="C/m^2",
+                            default=7.2, lo=0.0, lo_open=True)
+    strip_current_density: float = param("stripping current density (cycling, staircase; 0 = J)",
+                                         unit="A/m^2", default=0.0, lo=0.0, hi=1e5)
+    step: float = param("CCD step dJ (staircase)", unit="A/m^2", default=5.0, lo=0.0, hi=1e5)
+    cycles: int = param("number of cycles or steps (0 = until the run stops)", default=0, lo=0)
+
+    def check(self, prefix):
+        if self.kind in ("cycling", "staircase") and not self.current_density > 0:
+            raise ConfigError(f"{prefix}current_density = {self.current_density:g} A/m^2: must be "
+                              f"> 0 for kind = {self.kind!r}")
+
+
+@dataclass(frozen=True)
+class PlatingConfig:
+    """Which events act and their kinetic parameters (MODEL.md section 5)."""
+
+    quanta_per_site: int = param("charge quanta per site n_q (results converge as it grows)",
+                                 default=4, lo=1, hi=1024)
+    confinement: bool = param("full confined Li sites block current and carry the "
+                              "electrodeposition pressure (false: Li grows freely, the "
+                              "Laplacian limit)", default=True)
+    fracture: bool = param("Griffith fracture of the electrolyte ahead of pressurised Li",
+                           default=True)
+    fracture_attempt_frequency: float = param(
+        "nu_f in the crack-advance rate nu_f (K_I/K_IC - 1)", unit="1/s", default=1e3, lo=0.0,
+        lo_open=True)
+    geometry_factor: float = param("Griffith geometry factor Y", default=1.0, lo=0.0, lo_open=True)
+    min_crack_length: float = param("smallest crack length a in the Griffith criterion "
+                                    "(0 = one site)", unit="m", default=0.0, lo=0.0)
+    creep: bool = param("Li creep toward lower pressure and to/from the reservoirs", default=True)
+    charge_transfer: str = param("interface kinetics: linearised Butler-Volmer, or none (i0 = inf)",
+                                 default="butler_volmer", choices=("butler_volmer", "none"))
+
+
+@dataclass(frozen=True)
+class PlatingRunConfig:
+    """Run control of a plating run."""
+
+    duration: float = param("simulated time limit", unit="s", lo=0.0, lo_open=True)
+    seed: int = param("master random seed (same deck + seed => bit-identical data)", default=0, lo=0)
+    observations: int = param("observation times from 0 to duration (plus the stop)", default=101,
+                              lo=2, hi=1_000_000)
+    snapshots: int = param("site-map snapshots (evenly over the observations, plus the stop)",
+                           default=5, lo=0, hi=1000)
+    stop_at_short: bool = param("stop at the first short circuit", default=True)
+    max_events: int = param("stop after this many events", default=10**12, lo=1)
+    wall_time_limit: float = param("stop after this much wall-clock time", unit="s", default=86400.0,
+                                   lo=0.0, lo_open=True)
+    checkpoint: str = param("checkpoint file (empty: the dataset path with .ckpt)", default="")
+    checkpoint_interval: float = param("wall-clock time between checkpoints (0 = never)", unit="s",
+                                       default=600.0, lo=0.0)
+    engine: str = param("event loop implementation", default="cython", choices=("cython", "reference"))
+    field_solver: str = param("field solver", default="auto", choices=("auto", "direct", "iterative"))
+    debug_checks: bool = param("check the kernel's clusters against networkx after every event "
+                               "epoch (slow)", default=False)
+
+
+@dataclass(frozen=True)
+class PlatingDeck:
+    """A Li plating run through a (polycrystalline) electrolyte: ``kmc run``."""
+
+    model: str = param("model", choices=("plating",))
+    cell: CellConfig = param("cell geometry")
+    run: PlatingRunConfig = param("run control")
+    microstructure: MicrostructureConfig = param("grains and features", default=MicrostructureConfig())
+    material: MaterialConfig = param("electrolyte material", default=MaterialConfig())
+    conditions: PlatingConditionsConfig = param("operating conditions",
+                                                default=PlatingConditionsConfig())
+    protocol: ProtocolConfig = param("current protocol", default=ProtocolConfig())
+    plating: PlatingConfig = param("plating events", default=PlatingConfig())
+    output: OutputConfig = param("output paths", default=OutputConfig(
+        dataset="results/plating.nc", figure="results/plating.png"))
+
+    def check(self, prefix):
+        _check_cell_features(self.cell, self.microstructure)
+        inc = self.microstructure.inclusion
+        if inc.centre and len(inc.centre) != (2 if self.cell.dimension == 2 else 3):
+            raise ConfigError(f"microstructure.inclusion.centre = {list(inc.centre)}: needs "
+                              f"{'(x, z)' if self.cell.dimension == 2 else '(x, y, z)'}")
+        if self.protocol.kind == "pulsed" and self.run.duration / self.protocol.period > 1e9:
+            raise ConfigError(f"protocol.period = {self.protocol.period:g} s: more than 1e9 pulses "
+                              f"in run.duration = {self.run.duration:g} s")
+
+
 #: model name -> deck class
-DECKS = {"lattice_gas": LatticeGasDeck, "microstructure": MicrostructureDeck}
+DECKS = {"lattice_gas": LatticeGasDeck, "microstructure": MicrostructureDeck, "plating": PlatingDeck}
 
 
 def load_deck(path):

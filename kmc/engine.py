@@ -13,7 +13,7 @@ import numpy as np
 from .errors import EngineConsistencyError, ExtensionMissingError
 
 #: Status codes returned by ``run`` (identical in both implementations).
-REACHED_TIME, REACHED_EVENTS, DEBUG_MISMATCH = 0, 1, 2
+REACHED_TIME, REACHED_EVENTS, DEBUG_MISMATCH, TOPOLOGY_CHANGED = 0, 1, 2, 3
 
 
 def compiled(name: str):
@@ -41,6 +41,17 @@ def lattice_gas_kernel(engine: str, *args, **kwargs):
         from .reference import ReferenceLatticeGas
 
         return ReferenceLatticeGas(*args, **kwargs)
+    raise ValueError(f"engine must be 'cython' or 'reference', got {engine!r}")
+
+
+def plating_kernel(engine: str, *args, **kwargs):
+    """Construct the plating event loop (``ext/_plating.pyx`` or its Python twin)."""
+    if engine == "cython":
+        return compiled("_plating").PlatingKernel(*args, **kwargs)
+    if engine == "reference":
+        from .reference import ReferencePlating
+
+        return ReferencePlating(*args, **kwargs)
     raise ValueError(f"engine must be 'cython' or 'reference', got {engine!r}")
 
 

@@ -213,6 +213,44 @@ class FieldSolution:
     iterations: int
     method: str
     seconds: float = 0.0
+    parts: "_AffineParts | None" = None
+
+    def set_voltage(self, voltage: float) -> None:
+        """Re-evaluate every field quantity at cell voltage ``voltage`` [V] (same topology,
+        pressures and blocking: the solution is affine in V, so no new solve is needed)."""
+        q = self.parts
+        self.voltage = float(voltage)
+        self.phi = voltage * q.phi_v + q.phi_p
+        self.cluster_potential = voltage * q.cp_v + q.cp_p
+        self.overpotential = voltage * q.eta_v + q.eta_p
+        fin = np.isfinite(self.overpotential)
+        self.interface_current = np.where(fin, q.g_if * np.where(fin, self.overpotential, 0.0), 0.0)
+        fl = q.kind_of == CLASS_FLOATING
+        self.floating_current = np.bincount(q.cl_of[fl], np.maximum(self.interface_current[fl], 0.0),
+                                            self.clusters.n).astype(float)
+        self.current = float(np.sum(self.interface_current[q.kind_of == CLASS_A]))
+
+    def set_current(self, current: float) -> None:
+        """Galvanostatic re-evaluation: the voltage at which ``current`` [A] flows into A."""
+        q = self.parts
+        self.set_voltage((current - q.i_a_p) / q.i_a_v)
+
+
+@dataclass
+class _AffineParts:
+    """Per-volt (``_v``) and pressure-source (``_p``, at V = 0) parts of a field solution."""
+
+    phi_v: np.ndarray
+    cp_v: np.ndarray
+    eta_v: np.ndarray
+    phi_p: np.ndarray
+    cp_p: np.ndarray
+    eta_p: np.ndarray
+    i_a_v: float
+    i_a_p: float
+    g_if: np.ndarray
+    kind_of: np.ndarray
+    cl_of: np.ndarray
 
 
 @dataclass
@@ -314,6 +352,12 @@ class FieldSolver:
             return g_half
         g_ct = self.params.charge_transfer_conductance(i0, self.area)
         return 1.0 / (1.0 / g_half + 1.0 / g_ct)
+
+    def metal_se_conductance(self, edges) -> np.ndarray:
+        """Interface conductance [S] of lattice metal-SE edges (metal at the source): the
+        ionic half-bond in series with the internal charge-transfer conductance."""
+        return self._interface_conductance(self.g_half_ms[edges],
+                                           self.params.internal_exchange_current_density)
 
     def solve(self, phase, *, current=None, voltage=None, pressure=None, blocked=None,
               contact=None) -> FieldSolution:
@@ -423,31 +467,56 @@ class FieldSolver:
         i_a_p = float(np.sum(g_if[a_edges] * (x_p[se_of[a_edges]] - shift[a_edges])))
         if voltage is None:
             voltage = (current - i_a_p) / i_a_v
-        x = voltage * x_v + x_p
-        if not np.all(np.isfinite(x)):
+        if not (np.all(np.isfinite(x_v)) and np.all(np.isfinite(x_p)) and math.isfinite(voltage)):
             raise FieldError("the field solve returned non-finite potentials")
-        residual = _residual(A, x, voltage * b_v + b_p)
+        residual = _residual(A, voltage * x_v + x_p, voltage * b_v + b_p)
         if residual > self.tol:
             raise FieldError(f"field solve did not converge: relative residual {residual:.3e} > "
                              f"{self.tol:.1e} after {iters} iterations ({method})")
 
-        phi = np.where(se & unknown, x, np.nan)
-        cluster_potential = np.zeros(clusters.n)
-        cluster_potential[clusters.kind == CLASS_C] = voltage
-        cluster_potential[floating] = np.where(unknown[slot_of_cluster[floating]],
-                                               x[slot_of_cluster[floating]], np.nan)
-        metal_potential = np.where(kind_of == CLASS_C, voltage, 0.0)
-        metal_potential[fl] = cluster_potential[cl_of[fl]]
-        eta = phi[se_of] - metal_potential - shift
-        i_if = np.where(np.isfinite(eta), g_if * eta, 0.0)
-        floating_current = np.bincount(cl_of[fl], np.maximum(i_if[fl], 0.0), clusters.n).astype(float)
-        total = float(np.sum(i_if[kind_of == CLASS_A]))
-        return FieldSolution(
-            phi=phi, cluster_potential=cluster_potential, voltage=float(voltage), current=total,
-            interface_metal=metal_of, interface_se=se_of, interface_current=i_if,
-            overpotential=eta, floating_current=floating_current, clusters=clusters,
-            residual=residual, iterations=iters, method=method,
-            seconds=wallclock.perf_counter() - start)
+        # the solution is affine in V: keep both parts so a new current needs no new solve
+        def split(x, per_volt):
+            phi = np.where(se & unknown, x, np.nan)
+            cp = np.zeros(clusters.n)
+            cp[clusters.kind == CLASS_C] = 1.0 if per_volt else 0.0
+            cp[floating] = np.where(unknown[slot_of_cluster[floating]],
+                                    x[slot_of_cluster[floating]], np.nan)
+            mp = np.where(kind_of == CLASS_C, 1.0 if per_volt else 0.0, 0.0)
+            mp[fl] = cp[cl_of[fl]]
+            eta = phi[se_of] - mp - (0.0 if per_volt else shift)
+            return phi, cp, eta
+
+        parts = _AffineParts(*split(x_v, True), *split(x_p, False), i_a_v=i_a_v, i_a_p=i_a_p,
+                             g_if=g_if, kind_of=kind_of, cl_of=cl_of)
+        sol = FieldSolution(
+            phi=None, cluster_potential=None, voltage=math.nan, current=math.nan,
+            interface_metal=metal_of, interface_se=se_of, interface_current=None,
+            overpotential=None, floating_current=None, clusters=clusters,
+            residual=residual, iterations=iters, method=method, parts=parts)
+        sol.set_voltage(float(voltage))
+        sol.seconds = wallclock.perf_counter() - start
+        return sol
+
+    # --- checkpoints ----------------------------------------------------------------------
+
+    def cache_state(self) -> dict:
+        """What the next solve depends on besides its inputs (warm starts, the matrix of the
+        current LU preconditioner and the preconditioner ages), as plain picklable data."""
+        c = self._cache
+        return {"x": dict(c.x), "lu_matrix": c.lu_matrix, "lu_age": c.lu_age,
+                "amg_matrix": c.amg_matrix, "amg_age": c.amg_age}
+
+    def restore_cache(self, state: dict) -> None:
+        """Restore :meth:`cache_state`; factors and hierarchies are rebuilt from their matrices
+        (both builds are deterministic), so the next solve is bit-identical."""
+        c = self._cache
+        c.x = dict(state["x"])
+        c.lu_matrix, c.lu_age = state["lu_matrix"], state["lu_age"]
+        c.lu = None
+        if c.lu_matrix is not None:
+            c.lu = _splu(c.lu_matrix)
+        c.amg_matrix, c.amg_age = state["amg_matrix"], state["amg_age"]
+        c.amg = None if c.amg_matrix is None else _deterministic_amg(c.amg_matrix)
 
     # --- linear algebra -------------------------------------------------------------------
 
@@ -478,8 +547,7 @@ class FieldSolver:
             if x is not None:
                 return x, iters, "direct-pcg"
         if c.lu_matrix is not A:
-            c.lu = spla.splu(A.tocsc(), permc_spec="MMD_AT_PLUS_A", diag_pivot_thresh=0.0,
-                             options={"SymmetricMode": True})
+            c.lu = _splu(A)
             c.lu_matrix, c.lu_age = A, 0
         x = c.lu.solve(b)
         c.x[key] = x
@@ -488,13 +556,11 @@ class FieldSolver:
     def _amg(self, A, b, key):
         """CG preconditioned by a smoothed-aggregation AMG hierarchy (pyamg), built from an
         earlier matrix and rebuilt every ``amg_rebuild`` solves or when CG stalls."""
-        import pyamg
-
         c = self._cache
         for attempt in range(2):
             stale = c.amg_matrix is not A and (c.amg_age >= self.amg_rebuild or attempt == 1)
             if c.amg is None or stale:
-                c.amg = pyamg.smoothed_aggregation_solver(A, symmetry="symmetric", max_coarse=500)
+                c.amg = _deterministic_amg(A)
                 c.amg_matrix, c.amg_age = A, 0
             x, iters = self._pcg(A, b, key, c.amg.aspreconditioner(cycle="V"), self.maxiter)
             if x is not None:
@@ -520,6 +586,29 @@ class FieldSolver:
             return None, count[0]
         c.x[key] = x
         return x, count[0]
+
+
+def _splu(A):
+    """Sparse LU of the SPD matrix A (symmetric minimum-degree ordering, no pivoting)."""
+    return spla.splu(A.tocsc(), permc_spec="MMD_AT_PLUS_A", diag_pivot_thresh=0.0,
+                     options={"SymmetricMode": True})
+
+
+def _deterministic_amg(A):
+    """Smoothed-aggregation hierarchy of A, independent of the global numpy random state.
+
+    pyamg estimates spectral radii from ``np.random.rand`` start vectors; the global state is
+    seeded for the build and restored afterwards, so the same matrix always gives the same
+    hierarchy and the same CG iterates (bit-identical runs and resumes).
+    """
+    import pyamg
+
+    state = np.random.get_state()
+    try:
+        np.random.seed(0)
+        return pyamg.smoothed_aggregation_solver(A, symmetry="symmetric", max_coarse=500)
+    finally:
+        np.random.set_state(state)
 
 
 def _residual(A, x, b) -> float:

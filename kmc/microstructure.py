@@ -544,7 +544,7 @@ def disorientation(qa: np.ndarray, qb: np.ndarray, symmetry: str = "cubic") -> n
 # Features carved into the tessellation
 # ---------------------------------------------------------------------------------------
 
-FEATURE_NONE, FEATURE_PORE, FEATURE_FLAW, FEATURE_CONTOUR = 0, 1, 2, 3
+FEATURE_NONE, FEATURE_PORE, FEATURE_FLAW, FEATURE_CONTOUR, FEATURE_INCLUSION = 0, 1, 2, 3, 4
 
 
 def _site_axes(m: Microstructure):
@@ -629,6 +629,44 @@ def add_flaws(m: Microstructure, rng, depth: float, width: float, mean_spacing: 
         m.phase[mask] = LI
         m.feature[mask] = FEATURE_FLAW
     return len(xs)
+
+
+def add_inclusion(m: Microstructure, length: float, angle_deg: float, width: float, centre=(),
+                  crack: float = 0.0) -> int:
+    """An electronically isolated Li-filled crack (seed 001): a straight slot of ``length`` [m]
+    and ``width`` [m] whose long axis makes ``angle_deg`` with the field (z) axis, tilted in
+    the x-z plane, centred at ``centre`` [m] ((x, z) in 2D, (x, y, z) in 3D; default the cell
+    centre). ``crack`` [m] of empty crack (VOID) continues the slot beyond each end. Only
+    electrolyte sites change. Returns the number of Li sites.
+    """
+    if length <= 0.0:
+        return 0
+    x, y, z = _site_axes(m)
+    h = m.spacing
+    W, D, L = (n * h for n in m.shape)
+    if not centre:
+        centre = (W / 2, L / 2) if m.dimension == 2 else (W / 2, D / 2, L / 2)
+    x0, z0 = centre[0], centre[-1]
+    y0 = centre[1] if m.dimension == 3 else 0.0
+    dx = x[:, None, None] - x0
+    if m.periodic[0]:
+        dx = (dx + W / 2) % W - W / 2
+    dy = (y[None, :, None] - y0) if m.dimension == 3 else np.zeros((1, 1, 1))
+    dz = z[None, None, :] - z0
+    th = math.radians(angle_deg)
+    along = dx * math.sin(th) + dz * math.cos(th)
+    across = np.hypot(dx * math.cos(th) - dz * math.sin(th), dy)
+    slot = across <= 0.5 * max(width, h) + 1e-12 * h
+    li = slot & (np.abs(along) <= 0.5 * length) & (m.phase == SE)
+    void = slot & (np.abs(along) > 0.5 * length) & (np.abs(along) <= 0.5 * length + crack) & (m.phase == SE)
+    if np.any(li & ((z[None, None, :] < h) | (z[None, None, :] > L - h))):
+        raise ConfigError(f"microstructure.inclusion: the inclusion (length {length:g} m, angle "
+                          f"{angle_deg:g} deg) touches an electrode; it must be isolated")
+    m.phase[li] = LI
+    m.feature[li] = FEATURE_INCLUSION
+    m.phase[void] = VOID
+    m.feature[void] = FEATURE_INCLUSION
+    return int(li.sum())
 
 
 def add_pores(m: Microstructure, rng, fraction: float, radius: float, gb_preference: float) -> int:
@@ -812,4 +850,7 @@ def build(deck, rng=None, material=None) -> Microstructure:
     f = cfg.flaws
     add_flaws(m, rng, f.depth, f.width, f.mean_spacing, f.x_positions, f.y_positions)
     add_pores(m, rng, cfg.pores.fraction, cfg.pores.radius, cfg.pores.gb_preference)
+    inc = getattr(cfg, "inclusion", None)
+    if inc is not None and inc.length > 0:
+        add_inclusion(m, inc.length, inc.angle, inc.width, inc.centre, inc.crack)
     return m

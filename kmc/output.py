@@ -41,7 +41,7 @@ VARIABLES = {
     "phase": ("1", "site phase: 0 electrolyte, 1 Li metal, 2 void"),
     "gb_site": ("1", "1 where the site has a grain-boundary edge"),
     "triple_junction": ("1", "1 where the site touches three or more grains"),
-    "feature": ("1", "what set the phase: 0 tessellation, 1 pore, 2 flaw, 3 contoured electrode"),
+    "feature": ("1", "what set the phase: 0 tessellation, 1 pore, 2 flaw, 3 contoured electrode, 4 inclusion"),
     "orientation": ("1", "grain orientation as a unit quaternion (x, y, z, w)"),
     "seed_position": ("m", "Voronoi seed of the grain"),
     "grain_diameter": ("m", "equivalent grain diameter (NaN for grains cut by the electrode faces)"),
@@ -61,14 +61,59 @@ VARIABLES = {
     "youngs_modulus": ("Pa", "Young's modulus of the site (r_E E on GB sites)"),
     "trap_depth": ("eV", "electron trap depth (0 = no trap)"),
     "quaternion": ("1", "quaternion component"),
+    # plating runs (MODEL.md section 8)
+    "snapshot": ("1", "snapshot index"),
+    "snapshot_time": ("s", "simulated time of the snapshot"),
+    "channel": ("1", "event channel"),
+    "current_density": ("A m-2", "applied current density J(t) (positive plates the electrode at z = 0)"),
+    "voltage": ("V", "cell voltage V = Phi_C - Phi_A"),
+    "plated_charge": ("C", "net charge moved by the external circuit toward the electrode at z = 0 (quanta x q)"),
+    "expected_charge": ("C", "integral of the protocol current I(t) dt"),
+    "li_sites_a": ("1", "Li sites in clusters connected to the electrode at z = 0"),
+    "li_sites_c": ("1", "Li sites in clusters connected to the electrode at z = L"),
+    "li_sites_floating": ("1", "Li sites in floating (electronically isolated) clusters"),
+    "floating_clusters": ("1", "number of floating Li clusters"),
+    "largest_floating_cluster": ("1", "sites in the largest floating Li cluster"),
+    "penetration_depth": ("m", "deepest extent of Li connected to the electrode at z = 0"),
+    "li_depth_profile": ("1", "Li per layer in sites' worth (synthetic neutron depth profile)"),
+    "gb_li_fraction": ("1", "fraction of Li sites that are grain-boundary sites"),
+    "li_quanta": ("1", "Li quanta held in the lattice"),
+    "reservoir_a": ("1", "net quanta gained by the electrode reservoir at z = 0"),
+    "reservoir_c": ("1", "net quanta gained by the electrode reservoir at z = L"),
+    "blocked_sites": ("1", "full confined Li sites that block ionic current"),
+    "max_pressure": ("Pa", "largest Li pressure"),
+    "fractured_sites": ("1", "cumulative number of electrolyte sites cracked"),
+    "empty_crack_sites": ("1", "empty (void) crack sites left by Li"),
+    "field_solves": ("1", "cumulative number of ionic field solves"),
+    "shorted": ("1", "1 if networkx finds a Li path between the electrodes"),
+    "li_clusters": ("1", "number of Li clusters (networkx connected components)"),
+    "content": ("1", "Li content of the site in quanta (n_q = full)"),
+    "pressure": ("Pa", "Li pressure of the site"),
+    "strain_proxy": ("1", "Li pressure over the local Young's modulus (compare micro-Laue strain maps)"),
+    "cluster_class": ("1", "Li cluster class: -1 none, 0 A-connected, 1 C-connected, 2 floating, 3 short"),
+    "short_path": ("1", "1 on the sites of the networkx shortest Li path at the short"),
+    "t_short": ("s", "time of the first short circuit (NaN: censored, no short)"),
+    "charge_at_short": ("C", "charge passed before the short (NaN if none)"),
+    "short_path_gb_fraction": ("1", "fraction of the shortest Li path's edges that cross a grain boundary"),
+    "short_path_tortuosity": ("1", "shortest Li path length over the electrolyte thickness"),
+    "short_path_length": ("1", "sites on the shortest Li path"),
+    "crack_span_time": ("s", "first observation at which Li or empty crack spans the cell (NaN if never)"),
+    "quantum_charge": ("C", "charge quantum q = F h^3 / (n_q V_m)"),
+    "cell_area": ("m2", "electrode area A_cell (2D: width x one site)"),
+    "events_by_kind": ("1", "events fired per channel kind"),
+    "stop_reason": ("1", "why the run stopped: short, duration, protocol_end, max_events, wall_time, "
+                         "interrupted, field_error"),
+    "seed": ("1", "master random seed of the run"),
     "end": ("1", "end of a grain pair"),
 }
 
 #: CF flag attributes of categorical maps.
 FLAGS = {
     "phase": {"flag_values": np.array([0, 1, 2], np.uint8), "flag_meanings": "electrolyte li_metal void"},
-    "feature": {"flag_values": np.array([0, 1, 2, 3], np.uint8),
-                "flag_meanings": "tessellation pore flaw contoured_electrode"},
+    "feature": {"flag_values": np.array([0, 1, 2, 3, 4], np.uint8),
+                "flag_meanings": "tessellation pore flaw contoured_electrode inclusion"},
+    "cluster_class": {"flag_values": np.array([-1, 0, 1, 2, 3], np.int8),
+                      "flag_meanings": "none a_connected c_connected floating short"},
 }
 
 
@@ -165,6 +210,50 @@ def microstructure_dataset(micro, deck, material=None) -> xr.Dataset:
                      "spacing_m": h})
     if material is not None:
         ds.attrs["material_json"] = json.dumps(dataclasses.asdict(material), sort_keys=True)
+    return ds
+
+
+def plating_dataset(result) -> xr.Dataset:
+    """Dataset of a :class:`kmc.plating.PlatingResult`: time series, depth profile,
+    snapshots, static maps and scalars (MODEL.md section 8), CF units on every variable and the
+    resolved deck and material in the attributes. Data variables depend only on deck and seed."""
+    from .plating import CHANNELS
+
+    g, micro, obs = result.graph, result.micro, result.observations
+    h = micro.spacing
+    grid = ("x", "y", "z")
+    coords = {d: (d, (np.arange(n) + 0.5) * h, _attrs(d)) for d, n in zip("xyz", micro.shape)}
+    coords["time"] = ("time", obs["time"], _attrs("time"))
+    coords["channel"] = ("channel", np.array(CHANNELS), _attrs("channel"))
+    data = {k: (("time",), v) for k, v in obs.items() if k not in ("time", "li_depth_profile")}
+    data["li_depth_profile"] = (("time", "z"), obs["li_depth_profile"])
+    data["grain"] = (grid, micro.grain)
+    data["gb_site"] = (grid, g.to_grid(g.site_data["gb"]))
+    data["feature"] = (grid, micro.feature)
+    snaps = result.snapshots
+    if snaps:
+        coords["snapshot"] = ("snapshot", np.arange(len(snaps["time"])), _attrs("snapshot"))
+        data["snapshot_time"] = (("snapshot",), snaps["time"])
+        modulus = np.asarray(g.site_data["youngs_modulus"], float)
+        for name in ("phase", "content", "pressure", "cluster_class"):
+            data[name] = (("snapshot",) + grid, np.array([g.to_grid(v) for v in snaps[name]]))
+        data["strain_proxy"] = (("snapshot",) + grid,
+                                np.array([g.to_grid(p / modulus) for p in snaps["pressure"]]))
+    sc = dict(result.scalars)
+    path = sc.pop("short_path", None)
+    data["short_path"] = (grid, g.to_grid(path if path is not None else np.zeros(g.n_sites, np.uint8)))
+    data["events_by_kind"] = (("channel",), sc.pop("events_by_kind"))
+    data.update({k: ((), v) for k, v in sc.items()})
+    data["stop_reason"] = ((), np.array(result.stop_reason))
+    data["seed"] = ((), np.int64(result.deck.run.seed))
+    ds = xr.Dataset({k: (dims, np.asarray(v), _attrs(k)) for k, (dims, v) in data.items()},
+                    coords=coords)
+    deck = result.deck
+    ds.attrs.update(_common_attrs(deck, "kMC Li plating run", "kmc run"))
+    ds.attrs.update({"material": deck.material.name, "spacing_m": h,
+                     "material_json": json.dumps(dataclasses.asdict(result.material), sort_keys=True),
+                     "stop_reason": result.stop_reason, "wall_time_s": result.wall_time,
+                     "profile_json": json.dumps(result.profile, sort_keys=True)})
     return ds
 
 

@@ -112,3 +112,67 @@ def microstructure_summary(ds, path) -> Path:
     fig.savefig(path, dpi=110)
     plt.close(fig)
     return path
+
+
+#: Li colours by cluster class (A-connected, C-connected, floating, short).
+_CLASS_COLOURS = {0: (0.15, 0.35, 0.85), 1: (0.55, 0.2, 0.7), 2: (0.95, 0.55, 0.1), 3: (0.85, 0.1, 0.1)}
+
+
+def plating_summary(ds, path) -> Path:
+    """Final phase map (grains, Li coloured by cluster class, empty cracks white, the short
+    path drawn), voltage and current traces, Li counts, and the Li depth profile over time.
+    3D runs show the mid-y slice and, for the path, its projection."""
+    h = float(ds.attrs.get("spacing_m", 1.0)) * 1e6
+    grain = ds["grain"].values
+    nx, ny, nz = grain.shape
+    j = ny // 2
+    phase = ds["phase"].values[-1][:, j, :]
+    klass = ds["cluster_class"].values[-1][:, j, :]
+    img = _phase_image(grain[:, j, :], np.where(phase == 1, 0, phase))
+    for k, colour in _CLASS_COLOURS.items():
+        img[(phase == 1) & (klass == k)] = colour
+    fig, axes = plt.subplots(1, 4, figsize=(18, 4.4), constrained_layout=True,
+                             gridspec_kw={"width_ratios": [1.2, 1, 1, 1]})
+    ax = axes[0]
+    ax.imshow(np.transpose(img, (1, 0, 2)), origin="lower", extent=(0, nx * h, 0, nz * h),
+              interpolation="nearest")
+    path_map = ds["short_path"].values.max(axis=1)
+    if path_map.any():
+        xs, zs = np.nonzero(path_map)
+        order = np.argsort(zs, kind="stable")
+        ax.plot((xs[order] + 0.5) * h, (zs[order] + 0.5) * h, "k.", ms=2.5, label="shortest Li path")
+        ax.legend(fontsize=7, loc="upper right")
+    t_short = float(ds["t_short"])
+    ax.set(xlabel="x [µm]", ylabel="z [µm] (plating electrode at 0)",
+           title=f"final state ({ds['stop_reason'].item()})"
+                 + (f": short at {t_short:.4g} s" if np.isfinite(t_short) else ""))
+    t = ds["time"].values
+    ax = axes[1]
+    ax.plot(t, ds["voltage"].values * 1e3, "k-", label="cell voltage")
+    ax.set(xlabel="time [s]", ylabel="voltage [mV]", title="voltage and current")
+    ax2 = ax.twinx()
+    ax2.step(t, ds["current_density"].values * 0.1, "0.6", where="post", lw=0.8)
+    ax2.set_ylabel("J [mA/cm²]", color="0.5")
+    ax = axes[2]
+    for name, colour, label in (("li_sites_a", _CLASS_COLOURS[0], "A-connected"),
+                                ("li_sites_c", _CLASS_COLOURS[1], "C-connected"),
+                                ("li_sites_floating", _CLASS_COLOURS[2], "floating"),
+                                ("empty_crack_sites", "0.5", "empty crack")):
+        ax.plot(t, ds[name].values, color=colour, label=label)
+    ax.set(xlabel="time [s]", ylabel="sites", title="Li and cracks")
+    ax.legend(fontsize=7)
+    ax = axes[3]
+    prof = ds["li_depth_profile"].values
+    z = ds["z"].values * 1e6
+    for i in np.unique(np.linspace(0, t.size - 1, 5).round().astype(int)):
+        ax.plot(prof[i], z, label=f"{t[i]:.3g} s")
+    ax.set(xlabel="Li per layer [sites]", ylabel="z [µm]", title="Li depth profile")
+    ax.legend(fontsize=7)
+    fig.suptitle(f"{ds.attrs.get('material', '')} plating, seed {ds.attrs.get('seed')}: "
+                 f"{int(ds['events'].values[-1]):,} events, {int(ds['field_solves'].values[-1]):,} "
+                 f"field solves")
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path

@@ -11,7 +11,8 @@ import math
 
 import numpy as np
 
-from .engine import (DEBUG_MISMATCH, REACHED_EVENTS, REACHED_TIME, initial_displacement,
+from .engine import (DEBUG_MISMATCH, REACHED_EVENTS, REACHED_TIME, TOPOLOGY_CHANGED,
+                     initial_displacement,
                      initial_particle_sites, validate_csr)
 
 
@@ -286,3 +287,175 @@ class ReferenceClusters:
     def shorted(self):
         return any(self.active[s] and self.parent[s] == s and self.flags[s] == 3
                    for s in range(self.n_sites))
+
+
+# channel kinds and topology codes of ext/_plating.pyx (named in kmc.plating)
+_SE, _LI, _VOID = 0, 1, 2
+_CH_FRACTURE, _CH_CREEP, _N_KINDS = 3, 4, 5
+_RES_A, _RES_C = -1, -2
+_TOP_NONE, _TOP_FULL, _TOP_EMPTIED, _TOP_GROWN, _TOP_CREPT, _TOP_BLOCKED = 0, 1, 2, 3, 4, 5
+
+
+class ReferencePlating:
+    """Pure-Python twin of :class:`kmc._plating.PlatingKernel` (same arguments, same draws)."""
+
+    def __init__(self, indptr, indices, phase, content, n_quanta, bit_generator, confined=True):
+        validate_csr(indptr, indices)
+        self.indptr = [int(x) for x in indptr]
+        self.indices = [int(x) for x in indices]
+        self.n_sites = len(self.indptr) - 1
+        self.phase = [int(x) for x in np.asarray(phase, dtype=np.uint8)]
+        self.content = [int(x) for x in np.asarray(content, dtype=np.int32)]
+        if len(self.phase) != self.n_sites or len(self.content) != self.n_sites:
+            raise ValueError(f"phase and content must have shape ({self.n_sites},)")
+        if n_quanta < 1:
+            raise ValueError(f"n_quanta must be >= 1, got {n_quanta}")
+        self.n_quanta, self.confined = int(n_quanta), bool(confined)
+        self.relief = [0] * self.n_sites
+        self.gen = np.random.Generator(bit_generator)
+        self.time, self.n_events = 0.0, 0
+        self.reservoir_a = self.reservoir_c = 0
+        self.counts = [0] * _N_KINDS
+        self.last_change, self.last_site, self.last_channel = _TOP_NONE, -1, -1
+        self.set_channels([], [], [], [], [], [], [], [], [], [], [])
+
+    def set_channels(self, kind, rate, a, b, src_lo, src_hi, snk_lo, snk_hi, pool_metal, pool_se, pool_cum):
+        r = np.asarray(rate, dtype=float)
+        if not np.all(np.isfinite(r) & (r >= 0.0)):
+            raise ValueError("channel rates must be finite, >= 0 and one per channel")
+        self.kind = [int(x) for x in kind]
+        self.a, self.b = [int(x) for x in a], [int(x) for x in b]
+        self.src_lo, self.src_hi = [int(x) for x in src_lo], [int(x) for x in src_hi]
+        self.snk_lo, self.snk_hi = [int(x) for x in snk_lo], [int(x) for x in snk_hi]
+        self.pool_metal = [int(x) for x in pool_metal]
+        self.pool_se = [int(x) for x in pool_se]
+        self.pool_cum = [float(x) for x in pool_cum]
+        self.n_channels = len(self.kind)
+        self.tree = SumTree(self.n_channels)
+        self.P = self.tree.P
+        self.tree.rebuild(r.tolist())
+
+    def set_relief(self, relief):
+        r = [int(x) for x in np.asarray(relief, dtype=np.int8)]
+        if len(r) != self.n_sites or any(x not in (0, _RES_A, _RES_C) for x in r):
+            raise ValueError(f"relief must hold {self.n_sites} values in 0, -1, -2")
+        self.relief = r
+
+    def _u(self):
+        return 1.0 - self.gen.random()
+
+    def _pick(self, lo, hi):
+        target = self._u() * self.pool_cum[hi - 1]
+        while lo < hi - 1:
+            mid = (lo + hi - 1) // 2
+            if self.pool_cum[mid] >= target:
+                hi = mid + 1
+            else:
+                lo = mid + 1
+        return lo
+
+    def _take(self, m):
+        if m == _RES_A:
+            self.reservoir_a -= 1
+            return _TOP_NONE
+        if m == _RES_C:
+            self.reservoir_c -= 1
+            return _TOP_NONE
+        self.content[m] -= 1
+        if self.content[m] == 0:
+            self.phase[m] = _VOID
+            self.last_site = m
+            return _TOP_EMPTIED
+        return _TOP_NONE
+
+    def _give(self, m, s):
+        if m == _RES_A:
+            self.reservoir_a += 1
+            return _TOP_NONE
+        if m == _RES_C:
+            self.reservoir_c += 1
+            return _TOP_NONE
+        if self.content[m] < self.n_quanta:
+            self.content[m] += 1
+            if self.content[m] == self.n_quanta:
+                self.last_site = m
+                return _TOP_FULL
+            return _TOP_NONE
+        if self.relief[m] != 0:
+            return self._give(self.relief[m], -1)
+        if not self.confined and s >= 0 and self.phase[s] == _SE:
+            self.phase[s], self.content[s], self.last_site = _LI, 1, s
+            return _TOP_GROWN
+        voids = [t for t in self.indices[self.indptr[m]:self.indptr[m + 1]] if self.phase[t] == _VOID]
+        if not voids:
+            self.last_site = m
+            return _TOP_BLOCKED
+        k = min(int(self._u() * len(voids)), len(voids) - 1)
+        t = voids[k]
+        self.phase[t], self.content[t], self.last_site = _LI, 1, t
+        return _TOP_GROWN
+
+    def run(self, t_stop, max_events):
+        if not t_stop >= self.time:
+            raise ValueError(f"t_stop = {t_stop!r} s lies before the clock ({self.time!r} s)")
+        n, status = 0, REACHED_TIME
+        self.last_change, self.last_site, self.last_channel = _TOP_NONE, -1, -1
+        while True:
+            if n >= max_events:
+                status = REACHED_EVENTS
+                break
+            R = self.tree.total
+            if R <= 0.0:
+                self.time = t_stop
+                break
+            dt = -math.log(self._u()) / R
+            if self.time + dt > t_stop:
+                self.time = t_stop
+                break
+            c = self.tree.select(self._u() * R)
+            self.time += dt
+            n += 1
+            self.n_events += 1
+            k = self.kind[c]
+            self.counts[k] += 1
+            if k == _CH_FRACTURE:
+                self.phase[self.a[c]] = _LI
+                self.last_site = self.a[c]
+                change = _TOP_GROWN
+            elif k == _CH_CREEP:
+                change = self._take(self.a[c])
+                change2 = self._give(self.b[c], -1)
+                if change == _TOP_NONE:
+                    change = change2 if change2 != _TOP_NONE else _TOP_CREPT
+            else:
+                src = self._pick(self.src_lo[c], self.src_hi[c])
+                snk = self._pick(self.snk_lo[c], self.snk_hi[c])
+                change = self._take(self.pool_metal[src])
+                change2 = self._give(self.pool_metal[snk], self.pool_se[snk])
+                if change2 != _TOP_NONE:  # both ends changed: report the growing one
+                    change = change2
+            if change != _TOP_NONE:
+                self.last_change, self.last_channel = change, c
+                status = TOPOLOGY_CHANGED
+                break
+        return status, n
+
+    @property
+    def phases(self):
+        return np.array(self.phase, dtype=np.uint8)
+
+    @property
+    def contents(self):
+        return np.array(self.content, dtype=np.int32)
+
+    @property
+    def event_counts(self):
+        return np.array(self.counts, dtype=np.int64)
+
+    @event_counts.setter
+    def event_counts(self, values):
+        self.counts = [int(x) for x in values]
+
+    @property
+    def total_rate(self):
+        return self.tree.total
