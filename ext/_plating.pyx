@@ -38,7 +38,7 @@ from libc.stdint cimport int8_t, int32_t, int64_t, uint8_t
 from numpy.random cimport bitgen_t
 from _core cimport uniform_pos, tree_select, tree_rebuild_parents
 
-from kmc.engine import validate_csr
+from kmc.engine import check_channels, validate_csr
 
 ctypedef cnp.intp_t intp_t
 
@@ -162,22 +162,14 @@ cdef class PlatingKernel:
             Cumulative weights within each segment (strictly increasing).
         """
         cdef Py_ssize_t n = len(kind)
+        check_channels(self.n_sites, kind, rate, a, b, src_lo, src_hi, snk_lo, snk_hi, pool_metal,
+                       pool_se, pool_cum)
         r = np.ascontiguousarray(rate, dtype=np.float64)
-        if r.shape != (n,) or not np.all(np.isfinite(r) & (r >= 0.0)):
-            raise ValueError("channel rates must be finite, >= 0 and one per channel")
         kd = np.ascontiguousarray(kind, dtype=np.int8)
         ints = [np.ascontiguousarray(x, dtype=np.intp) for x in (a, b, src_lo, src_hi, snk_lo, snk_hi)]
         pm = np.ascontiguousarray(pool_metal, dtype=np.intp)
         ps = np.ascontiguousarray(pool_se, dtype=np.intp)
         pc = np.ascontiguousarray(pool_cum, dtype=np.float64)
-        if any(x.shape != (n,) for x in ints):
-            raise ValueError("a, b, src_lo, src_hi, snk_lo and snk_hi need one entry per channel")
-        if pm.shape != pc.shape or ps.shape != pc.shape:
-            raise ValueError("pool_metal, pool_se and pool_cum must have the same length")
-        transfer = (kd <= CH_LOOP) & (r > 0)
-        for lo, hi in ((ints[2], ints[3]), (ints[4], ints[5])):
-            if np.any(transfer & ((lo < 0) | (hi <= lo) | (hi > pc.size))):
-                raise ValueError("a transfer channel of positive rate needs non-empty pool segments")
         self.kind, self.rate = kd, r
         self.a, self.b, self.src_lo, self.src_hi, self.snk_lo, self.snk_hi = ints
         self.pool_metal, self.pool_se, self.pool_cum = pm, ps, pc
@@ -189,6 +181,15 @@ cdef class PlatingKernel:
         tree[self.P:self.P + n] = r
         self.tree = tree
         tree_rebuild_parents(&self.tree[0], self.P)
+
+    def set_content(self, Py_ssize_t site, int value):
+        """Set the Li content of metal site ``site`` to ``value`` quanta (1..n_q): the
+        quasi-static creep relaxation of :mod:`kmc.plating` moves free volume this way."""
+        if not 0 <= site < self.n_sites or self.phase[site] != LI:
+            raise ValueError(f"site {site} is not a Li metal site")
+        if not 1 <= value <= self.n_quanta:
+            raise ValueError(f"content {value} must lie in 1..{self.n_quanta}")
+        self.content[site] = value
 
     def set_relief(self, relief):
         """Reservoir (RES_A or RES_C; 0 = none) into which each full site passes further
@@ -267,6 +268,27 @@ cdef class PlatingKernel:
                 k -= 1
         return TOP_BLOCKED  # not reached
 
+    cdef inline int _move(self, Py_ssize_t src, Py_ssize_t snk, Py_ssize_t s) noexcept nogil:
+        """Move one quantum from ``src`` to ``snk`` (arriving from electrolyte site ``s``).
+
+        The sink is served first: a sink that must block takes nothing, so nothing is taken
+        (TOP_BLOCKED). A move within one site changes nothing. The change reported is the
+        sink's if it changed, else the source's; ``last_site`` belongs to it.
+        """
+        cdef int given, taken
+        cdef Py_ssize_t site
+        if src == snk:
+            return TOP_NONE
+        given = self._give(snk, s)
+        if given == TOP_BLOCKED:
+            return given
+        site = self.last_site
+        taken = self._take(src)
+        if given != TOP_NONE:
+            self.last_site = site
+            return given
+        return taken
+
     def run(self, double t_stop, int64_t max_events):
         """Fire events until the topology changes, the clock reaches ``t_stop`` [s] or
         ``max_events`` events have fired.
@@ -311,17 +333,13 @@ cdef class PlatingKernel:
                     self.last_site = self.a[c]
                     change = TOP_GROWN
                 elif k == CH_CREEP:
-                    change = self._take(self.a[c])
-                    change2 = self._give(self.b[c], -1)
+                    change = self._move(self.a[c], self.b[c], -1)
                     if change == TOP_NONE:
-                        change = change2 if change2 != TOP_NONE else TOP_CREPT
+                        change = TOP_CREPT
                 else:
                     src = self._pick(self.src_lo[c], self.src_hi[c])
                     snk = self._pick(self.snk_lo[c], self.snk_hi[c])
-                    change = self._take(self.pool_metal[src])
-                    change2 = self._give(self.pool_metal[snk], self.pool_se[snk])
-                    if change2 != TOP_NONE:  # both ends changed: report the growing one
-                        change = change2
+                    change = self._move(self.pool_metal[src], self.pool_metal[snk], self.pool_se[snk])
                 if change != TOP_NONE:
                     self.last_change = change
                     self.last_channel = c

@@ -84,6 +84,55 @@ def initial_displacement(displacement, n_particles: int) -> np.ndarray:
     return d
 
 
+#: Channel kinds of the plating kernels (named in :mod:`kmc.plating`).
+N_CHANNEL_KINDS = 5
+
+
+def check_channels(n_sites, kind, rate, a, b, src_lo, src_hi, snk_lo, snk_hi, pool_metal,
+                   pool_se, pool_cum) -> None:
+    """Check the channels of one epoch for both plating kernels (``set_channels``).
+
+    Raises
+    ------
+    ValueError
+        On a negative or non-finite rate, mismatched lengths, an unknown kind, a site id out
+        of range, an empty pool segment of a positive-rate transfer, or a decreasing
+        cumulative weight.
+    """
+    n = len(kind)
+    r = np.asarray(rate, dtype=float)
+    if r.shape != (n,) or not np.all(np.isfinite(r) & (r >= 0.0)):
+        raise ValueError("channel rates must be finite, >= 0 and one per channel")
+    kd = np.asarray(kind, dtype=np.int64)
+    ints = [np.asarray(x, dtype=np.int64) for x in (a, b, src_lo, src_hi, snk_lo, snk_hi)]
+    pm, ps = np.asarray(pool_metal, np.int64), np.asarray(pool_se, np.int64)
+    pc = np.asarray(pool_cum, dtype=float)
+    if any(x.shape != (n,) for x in ints):
+        raise ValueError("a, b, src_lo, src_hi, snk_lo and snk_hi need one entry per channel")
+    if pm.shape != pc.shape or ps.shape != pc.shape:
+        raise ValueError("pool_metal, pool_se and pool_cum must have the same length")
+    if np.any((kd < 0) | (kd >= N_CHANNEL_KINDS)):
+        raise ValueError(f"channel kinds must lie in 0..{N_CHANNEL_KINDS - 1}")
+    site_ch = (kd == 3) & (r > 0)
+    res_ch = (kd == 4) & (r > 0)
+    for x in ints[:2]:
+        if np.any(site_ch & ((x < 0) | (x >= n_sites))) or np.any(res_ch & ((x < -2) | (x >= n_sites))):
+            raise ValueError("fracture and creep channels need site ids (creep: or -1, -2)")
+    if pm.size and (pm.min() < -2 or pm.max() >= n_sites or ps.min() < -1 or ps.max() >= n_sites):
+        raise ValueError("pool entries must be site ids (metal: or -1, -2)")
+    if pc.size and not np.all(np.isfinite(pc)):
+        raise ValueError("pool_cum must be finite")
+    transfer = (kd <= 2) & (r > 0)
+    for lo, hi in ((ints[2], ints[3]), (ints[4], ints[5])):
+        if np.any(transfer & ((lo < 0) | (hi <= lo) | (hi > pc.size))):
+            raise ValueError("a transfer channel of positive rate needs non-empty pool segments")
+        for a0, b0 in zip(lo[transfer].tolist(), hi[transfer].tolist()):
+            seg = pc[a0:b0]
+            if seg[0] < 0 or np.any(np.diff(seg) < 0) or not seg[-1] > 0:
+                raise ValueError("pool_cum must be non-decreasing, positive at the end of a segment")
+
+
+
 def validate_csr(indptr, indices) -> None:
     """Check that (indptr, indices) is a symmetric graph without self-loops or bad indices.
 

@@ -347,6 +347,40 @@ class PlatingSimulation:
                                self.phase.size)
         return eta, draw
 
+    def _relax_free_volume(self):
+        """Quasi-static creep inside a cluster (MODEL.md 5.7): Li at pressure flows into free
+        volume far faster than it plates (power-law creep at tens of MPa moves a site's worth
+        in microseconds), so a non-full Li site next to pressurised full Li (blocked sites,
+        not the creep-relieved ones) fills at once from the most pressurised full site
+        connected to it through pressurised Li, which takes over its deficit. Li is conserved
+        exactly; the free volume ends where the pressure was highest, which then plates.
+        Returns True if any content moved."""
+        phase, n_q = self.phase, self.n_q
+        content = self.kernel.contents
+        metal = phase == LI
+        loaded = metal & (content == n_q) & (self.pressure > 0) & ~self.relieved
+        holes = np.flatnonzero(metal & (content < n_q) & (content > 0))
+        moved = False
+        for h in holes.tolist():
+            row = self.dst[self.graph.indptr[h]:self.graph.indptr[h + 1]]
+            seeds = [int(t) for t in row if loaded[t]]
+            if not seeds:
+                continue
+            seen, stack = set(seeds), list(seeds)  # pressurised full Li reachable from the hole
+            while stack:
+                u = stack.pop()
+                for v in self.dst[self.graph.indptr[u]:self.graph.indptr[u + 1]].tolist():
+                    if loaded[v] and v not in seen:
+                        seen.add(v)
+                        stack.append(v)
+            best = max(sorted(seen), key=lambda v: self.pressure[v])
+            self.kernel.set_content(h, n_q)
+            self.kernel.set_content(best, int(content[h]))
+            loaded[best] = False
+            content[best], content[h] = content[h], n_q
+            moved = True
+        return moved
+
     def _reservoir_distance(self, phase):
         """Number of Li sites from each Li site to its electrode reservoir, through Li
         (multi-source breadth-first search from the face sites; -1 if not anchored)."""
@@ -471,12 +505,11 @@ class PlatingSimulation:
             P = self.deck.conditions.stack_pressure
             metal = phase == LI
             full = metal & (content == self.n_q)
-            e = np.flatnonzero(full[self.src] & (pressure[self.src] > 0) & metal[self.dst]
+            # from relieved sites only: elsewhere free volume moves quasi-statically
+            # (_relax_free_volume); a relieved donor is refilled from its reservoir at once
+            e = np.flatnonzero(self.relieved[self.src] & (pressure[self.src] > 0) & metal[self.dst]
                                & (content[self.dst] < self.n_q))
-            donor = self.src[e]
-            # a relieved donor is fed from its reservoir as fast as it gives (quasi-static)
-            donor = np.where(relief[donor] != 0, relief[donor], donor)
-            pairs = [(donor, self.dst[e], pressure[self.src[e]])]
+            pairs = [(relief[self.src[e]], self.dst[e], pressure[self.src[e]])]
             for face, res in ((FACE_A, ELECTRODE_A), (FACE_C, ELECTRODE_C)):
                 on = metal & (self.face == face)
                 inflow = np.flatnonzero(on & (content < self.n_q)) if P > 0 else np.zeros(0, np.intp)
@@ -530,6 +563,8 @@ class PlatingSimulation:
             elif old == LI:
                 self.clusters.remove(s)
         self.phase = new
+        if self.deck.plating.creep and self.deck.plating.confinement:
+            self._relax_free_volume()
         if k.last_change == TOP_BLOCKED:  # a released site was asked to plate after all
             self.released[k.last_site] = False
             self.hold[k.last_site] = True

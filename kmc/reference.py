@@ -12,7 +12,7 @@ import math
 import numpy as np
 
 from .engine import (DEBUG_MISMATCH, REACHED_EVENTS, REACHED_TIME, TOPOLOGY_CHANGED,
-                     initial_displacement,
+                     check_channels, initial_displacement,
                      initial_particle_sites, validate_csr)
 
 
@@ -310,6 +310,9 @@ class ReferencePlating:
             raise ValueError(f"phase and content must have shape ({self.n_sites},)")
         if n_quanta < 1:
             raise ValueError(f"n_quanta must be >= 1, got {n_quanta}")
+        ph, ct = np.asarray(self.phase), np.asarray(self.content)
+        if ct.min(initial=0) < 0 or ct.max(initial=0) > n_quanta or np.any(ct[ph != _LI] != 0):
+            raise ValueError(f"content must lie in 0..{n_quanta} on metal sites and be 0 elsewhere")
         self.n_quanta, self.confined = int(n_quanta), bool(confined)
         self.relief = [0] * self.n_sites
         self.gen = np.random.Generator(bit_generator)
@@ -321,8 +324,8 @@ class ReferencePlating:
 
     def set_channels(self, kind, rate, a, b, src_lo, src_hi, snk_lo, snk_hi, pool_metal, pool_se, pool_cum):
         r = np.asarray(rate, dtype=float)
-        if not np.all(np.isfinite(r) & (r >= 0.0)):
-            raise ValueError("channel rates must be finite, >= 0 and one per channel")
+        check_channels(self.n_sites, kind, r, a, b, src_lo, src_hi, snk_lo, snk_hi, pool_metal,
+                       pool_se, pool_cum)
         self.kind = [int(x) for x in kind]
         self.a, self.b = [int(x) for x in a], [int(x) for x in b]
         self.src_lo, self.src_hi = [int(x) for x in src_lo], [int(x) for x in src_hi]
@@ -395,6 +398,26 @@ class ReferencePlating:
         self.phase[t], self.content[t], self.last_site = _LI, 1, t
         return _TOP_GROWN
 
+    def _move(self, src, snk, s):
+        if src == snk:
+            return _TOP_NONE
+        given = self._give(snk, s)
+        if given == _TOP_BLOCKED:
+            return given
+        site = self.last_site
+        taken = self._take(src)
+        if given != _TOP_NONE:
+            self.last_site = site
+            return given
+        return taken
+
+    def set_content(self, site, value):
+        if not 0 <= site < self.n_sites or self.phase[site] != _LI:
+            raise ValueError(f"site {site} is not a Li metal site")
+        if not 1 <= value <= self.n_quanta:
+            raise ValueError(f"content {value} must lie in 1..{self.n_quanta}")
+        self.content[site] = int(value)
+
     def run(self, t_stop, max_events):
         if not t_stop >= self.time:
             raise ValueError(f"t_stop = {t_stop!r} s lies before the clock ({self.time!r} s)")
@@ -423,17 +446,13 @@ class ReferencePlating:
                 self.last_site = self.a[c]
                 change = _TOP_GROWN
             elif k == _CH_CREEP:
-                change = self._take(self.a[c])
-                change2 = self._give(self.b[c], -1)
+                change = self._move(self.a[c], self.b[c], -1)
                 if change == _TOP_NONE:
-                    change = change2 if change2 != _TOP_NONE else _TOP_CREPT
+                    change = _TOP_CREPT
             else:
                 src = self._pick(self.src_lo[c], self.src_hi[c])
                 snk = self._pick(self.snk_lo[c], self.snk_hi[c])
-                change = self._take(self.pool_metal[src])
-                change2 = self._give(self.pool_metal[snk], self.pool_se[snk])
-                if change2 != _TOP_NONE:  # both ends changed: report the growing one
-                    change = change2
+                change = self._move(self.pool_metal[src], self.pool_metal[snk], self.pool_se[snk])
             if change != _TOP_NONE:
                 self.last_change, self.last_channel = change, c
                 status = TOPOLOGY_CHANGED
