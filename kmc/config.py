@@ -550,7 +550,6 @@ class PlatingRunConfig:
                               lo=2, hi=1_000_000)
     snapshots: int = param("site-map snapshots (evenly over the observations, plus the stop)",
                            default=5, lo=0, hi=1000)
-    stop_at_short: bool = param("stop at the first short circuit", default=True)
     max_events: int = param("stop after this many events", default=10**12, lo=1)
     wall_time_limit: float = param("stop after this much wall-clock time", unit="s", default=86400.0,
                                    lo=0.0, lo_open=True)

@@ -614,15 +614,21 @@ def add_flaws(m: Microstructure, rng, depth: float, width: float, mean_spacing: 
             xs.append(rng.random() * W)
             ys.append(rng.random() * D if m.dimension == 3 else 0.0)
 
-    def distance(u, u0, length, periodic):
-        d = np.abs(u - u0)
-        return np.minimum(d, length - d) if periodic else d
+    eps = 1e-9 * m.spacing
+
+    def within(u, u0, length, periodic):
+        """Sites whose centre lies in (u0 - width/2, u0 + width/2]: half-open, so a flaw of
+        width n h centred anywhere covers exactly n sites (rounding-safe)."""
+        d = u - u0
+        if periodic:
+            d = (d + 0.5 * length) % length - 0.5 * length
+        return (d > -0.5 * width + eps) & (d <= 0.5 * width + eps)
 
     depth_mask = z < depth
     for x0, y0 in zip(xs, ys):
-        in_x = distance(x, x0, W, m.periodic[0]) <= 0.5 * width
+        in_x = within(x, x0, W, m.periodic[0])
         if m.dimension == 3:
-            in_y = distance(y, y0, D, m.periodic[1]) <= 0.5 * width
+            in_y = within(y, y0, D, m.periodic[1])
         else:
             in_y = np.ones(1, dtype=bool)
         mask = in_x[:, None, None] & in_y[None, :, None] & depth_mask[None, None, :]

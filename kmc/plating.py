@@ -31,7 +31,7 @@ Rates (SI, each traceable to MODEL.md section 5):
   n_q eps0 (dp / sigma0)^m exp(-Q/R (1/T - 1/T_ref)) [1/s] - the power-law strain rate of
   the site's Li, expressed as quanta of its volume per second (item 7).
 
-Stop conditions: short (``run.stop_at_short``), end of a finite protocol, ``run.duration``,
+Stop conditions: short, end of a finite protocol, ``run.duration``,
 ``run.max_events``, ``run.wall_time_limit``. A checkpoint holds everything the next event
 depends on, so a resumed run continues bit for bit.
 """
@@ -213,7 +213,6 @@ class PlatingSimulation:
         snaps = deck.run.snapshots
         self.snapshot_at = set(np.unique(np.rint(np.linspace(0, n_obs - 1, snaps)).astype(int)).tolist()) if snaps else set()
         self.next_obs = 0
-        self.charge_expected = 0.0  # integral of I dt [C]
         self.records: list[dict] = []
         self.snaps: list[dict] = []
         self.short = None
@@ -662,7 +661,7 @@ class PlatingSimulation:
             "current_density": self.protocol(t),
             "voltage": sol.voltage if sol is not None else math.nan,
             "plated_charge": self._plated_charge(),
-            "expected_charge": self.charge_expected,
+            "expected_charge": self.area * self.protocol.integral(t),
             "li_sites_a": int(a_sites.sum()),
             "li_sites_c": int((site_kind == CLASS_C).sum()),
             "li_sites_floating": int((site_kind == CLASS_FLOATING).sum()),
@@ -729,13 +728,11 @@ class PlatingSimulation:
                     self.stop_reason = "protocol_end"
                     break
                 t_stop = min(self.obs_times[self.next_obs], self.protocol.next_change(t), run.duration)
-                I = self.current(t)
                 t0 = wallclock.perf_counter()
                 status, _ = k.run(t_stop, run.max_events - k.n_events)
                 self.profile["kernel_s"] += wallclock.perf_counter() - t0
-                self.charge_expected += I * (k.time - t)
                 if status == TOPOLOGY_CHANGED:
-                    if self._topology() and run.stop_at_short:
+                    if self._topology():  # a short: no field to solve beyond it
                         self.stop_reason = "short"
                 elif status == REACHED_EVENTS:
                     self.stop_reason = "max_events"
@@ -806,7 +803,7 @@ class PlatingSimulation:
 
     _STATE = ("phase", "converted", "blocked", "relieved", "released", "judged", "hold", "pressure", "sol", "p_field",
               "_inputs", "dirty",
-              "next_obs", "charge_expected", "records", "snaps", "short", "t_short",
+              "next_obs", "records", "snaps", "short", "t_short",
               "charge_at_short", "crack_span_time", "field_solves", "epochs")
 
     def save_checkpoint(self, path) -> Path:

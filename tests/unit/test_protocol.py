@@ -69,3 +69,17 @@ def test_a_protocol_needs_a_positive_segment():
         Piecewise([(0.0, 1.0, "empty")])(0.0)
     with pytest.raises(ValueError):
         Staircase(start=0.0, step=1.0, strip_current=1.0, capacity=1.0)
+
+
+def test_integral_is_the_exact_area_under_the_segments():
+    """Piecewise.integral sums whole segments and the part of the current one: a cycling
+    protocol's charge after 1.5 half-cycles is capacity - capacity/2, and the staircase's is
+    the sum of its plated and stripped capacities; integral(0) = 0."""
+    from kmc.protocol import Cycling, Staircase
+    c = Cycling(current=2.0, capacity=4.0, strip_current=1.0)  # plate 2 s, strip 4 s
+    assert c.integral(0.0) == 0.0
+    assert c.integral(2.0) == 4.0
+    assert c.integral(4.0) == 4.0 - 2.0
+    assert c.integral(6.0) == 0.0
+    s = Staircase(start=1.0, step=1.0, strip_current=2.0, capacity=2.0)
+    assert s.integral(2.0 + 1.0 + 1.0) == 2.0 - 2.0 + 2.0  # plate 2 s at 1, strip 1 s, plate 1 s at 2
