@@ -304,3 +304,14 @@ def test_cli_runs_a_plating_deck_and_resumes(tmp_path, capsys):
     for k in a:
         np.testing.assert_array_equal(a[k], b[k], err_msg=k)
     assert main(["run", str(deck), "-q", "--resume", "-o", str(tmp_path / "c.nc")]) == 2
+
+
+@pytest.mark.parametrize("name", ["llzo_polycrystal_2d", "llzo_polycrystal_3d", "llzo_single_crystal_2d",
+                                  "lipon_amorphous_2d", "bipolar_inclusion_2d"])
+def test_shipped_plating_decks_set_up(name):
+    """Every plating deck in inputs/ validates and sets up (microstructure, graph, field
+    solver, kernel) with its initial Li anchored or isolated as described in the deck."""
+    deck = loads_deck((ROOT / "inputs" / f"{name}.toml").read_text())
+    sim = PlatingSimulation(deck)
+    assert (sim.phase == LI).any()
+    assert not sim.clusters.shorted()
