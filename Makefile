@@ -6,7 +6,7 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN     = $(VENV)/bin
 STAMP   = $(VENV)/.installed-stamp
-DECK   ?= inputs/lattice_gas_2d.toml
+DECK   ?= inputs/llzo_polycrystal_2d.toml
 
 .PHONY: install run test validate bench clean
 
