@@ -68,6 +68,7 @@ cdef enum:
     TOP_GROWN = 3     # a VOID or SE site became metal (overflow, growth, fracture)
     TOP_CREPT = 4     # a quantum crept (pressures change)
     TOP_BLOCKED = 5   # a full confined site was asked to take a quantum: it must block
+    TOP_FIRST = 6     # an empty metal site (a fresh crack) received its first quantum
 
 
 cdef class PlatingKernel:
@@ -183,12 +184,13 @@ cdef class PlatingKernel:
         tree_rebuild_parents(&self.tree[0], self.P)
 
     def set_content(self, Py_ssize_t site, int value):
-        """Set the Li content of metal site ``site`` to ``value`` quanta (1..n_q): the
-        quasi-static creep relaxation of :mod:`kmc.plating` moves free volume this way."""
+        """Set the Li content of metal site ``site`` to ``value`` quanta (0..n_q; the
+        quasi-static creep relaxation of :mod:`kmc.plating` moves free volume this way; 0 leaves
+        an empty metal site, as a fresh crack)."""
         if not 0 <= site < self.n_sites or self.phase[site] != LI:
             raise ValueError(f"site {site} is not a Li metal site")
-        if not 1 <= value <= self.n_quanta:
-            raise ValueError(f"content {value} must lie in 1..{self.n_quanta}")
+        if not 0 <= value <= self.n_quanta:
+            raise ValueError(f"content {value} must lie in 0..{self.n_quanta}")
         self.content[site] = value
 
     def set_relief(self, relief):
@@ -240,6 +242,9 @@ cdef class PlatingKernel:
             if self.content[m] == self.n_quanta:
                 self.last_site = m
                 return TOP_FULL
+            if self.content[m] == 1:  # an empty (cracked) site got Li: it can dissolve now
+                self.last_site = m
+                return TOP_FIRST
             return TOP_NONE
         if self.relief[m] != 0:  # creeps on into the electrode reservoir
             return self._give(self.relief[m], -1)
@@ -340,6 +345,8 @@ cdef class PlatingKernel:
                     src = self._pick(self.src_lo[c], self.src_hi[c])
                     snk = self._pick(self.snk_lo[c], self.snk_hi[c])
                     change = self._move(self.pool_metal[src], self.pool_metal[snk], self.pool_se[snk])
+                if change == TOP_BLOCKED:  # nothing moved: not counted as a fired transfer
+                    self.counts[k] -= 1
                 if change != TOP_NONE:
                     self.last_change = change
                     self.last_channel = c

@@ -44,6 +44,10 @@ def _microstructure(args, deck=None) -> int:
     return 0
 
 
+#: ``[run]`` keys that may change when a plating run is resumed.
+RUN_LIMITS = ("max_events", "wall_time_limit", "checkpoint", "checkpoint_interval")
+
+
 def checkpoint_path(deck, dataset: Path, given=None) -> Path:
     """Checkpoint file of a plating run: ``given``, ``run.checkpoint``, or the dataset + .ckpt."""
     return Path(given or deck.run.checkpoint or dataset.with_suffix(".ckpt"))
@@ -79,9 +83,16 @@ def _plating(args, deck) -> int:
             bar.set_postfix_str(info, refresh=False)
             bar.refresh()
         if args.resume:
+            import dataclasses
             sim = PlatingSimulation.resume(ckpt, progress=progress, run_overrides=overrides)
-            if sim.deck.output != deck.output or sim.deck.cell != deck.cell:
-                raise KmcError(f"{ckpt}: the checkpoint belongs to another deck")
+            limits = {k: getattr(deck.run, k) for k in RUN_LIMITS}
+            same_run = dataclasses.replace(sim.deck.run, **limits) == deck.run
+            if not same_run or dataclasses.replace(sim.deck, run=deck.run) != deck:
+                raise KmcError(f"{ckpt}: the checkpoint was written by a different deck (only "
+                               f"[run] limits may change on resume)")
+        elif ckpt.exists():
+            raise KmcError(f"{ckpt}: a checkpoint of an unfinished run exists; continue it with "
+                           f"--resume, or delete it to start afresh")
         else:
             if overrides:
                 import dataclasses

@@ -661,13 +661,31 @@ def add_inclusion(m: Microstructure, length: float, angle_deg: float, width: flo
     dz = z[None, None, :] - z0
     th = math.radians(angle_deg)
     along = dx * math.sin(th) + dz * math.cos(th)
-    across = np.hypot(dx * math.cos(th) - dz * math.sin(th), dy)
-    slot = across <= 0.5 * max(width, h) + 1e-12 * h
-    li = slot & (np.abs(along) <= 0.5 * length) & (m.phase == SE)
-    void = slot & (np.abs(along) > 0.5 * length) & (np.abs(along) <= 0.5 * length + crack) & (m.phase == SE)
+    across = dx * math.cos(th) - dz * math.sin(th)
+    eps = 1e-9 * h
+    # half-open bands (as for flaws), at least h (|cos| + |sin|) wide so a tilted slot one
+    # site wide stays face-connected
+    w = max(width, h * (abs(math.cos(th)) + abs(math.sin(th))))
+    slot = (across > -0.5 * w + eps) & (across <= 0.5 * w + eps)
+    if m.dimension == 3:
+        slot = slot & (dy > -0.5 * max(width, h) + eps) & (dy <= 0.5 * max(width, h) + eps)
+    li = slot & (np.abs(along) <= 0.5 * length + eps) & (m.phase == SE)
+    void = slot & (np.abs(along) > 0.5 * length + eps) & (np.abs(along) <= 0.5 * length + crack + eps) & (m.phase == SE)
+    where = f"microstructure.inclusion (length {length:g} m, angle {angle_deg:g} deg)"
     if np.any(li & ((z[None, None, :] < h) | (z[None, None, :] > L - h))):
-        raise ConfigError(f"microstructure.inclusion: the inclusion (length {length:g} m, angle "
-                          f"{angle_deg:g} deg) touches an electrode; it must be isolated")
+        raise ConfigError(f"{where}: touches an electrode; it must be isolated")
+    near = np.zeros_like(li)  # sites next to the inclusion (periodic along periodic axes)
+    for ax in range(3):
+        for shift in (-1, 1):
+            rolled = np.roll(li, shift, axis=ax)
+            if not m.periodic[ax]:
+                edge = [slice(None)] * 3
+                edge[ax] = 0 if shift == 1 else -1
+                rolled[tuple(edge)] = False
+            near |= rolled
+    if np.any(near & (m.phase == LI)):
+        raise ConfigError(f"{where}: touches Li already in the cell (a flaw or contour); it "
+                          "must be isolated")
     m.phase[li] = LI
     m.feature[li] = FEATURE_INCLUSION
     m.phase[void] = VOID

@@ -41,13 +41,17 @@ import logging
 import math
 import os
 import pickle
+import signal
 import tempfile
+import threading
 import time as wallclock
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import networkx as nx
 import numpy as np
+import scipy.sparse as sp
+import scipy.sparse.csgraph as csgraph
 
 from .config import PlatingDeck
 from .engine import REACHED_EVENTS, TOPOLOGY_CHANGED, compiled, plating_kernel
@@ -113,7 +117,9 @@ def make_protocol(cfg):
 
 @dataclass
 class ShortPath:
-    """The networkx shortest Li path between the electrodes (MODEL.md section 7)."""
+    """The networkx shortest Li path between the electrodes (MODEL.md section 7): its site
+    ids, the fraction of its edges that cross a grain boundary [-] and its length over the
+    electrolyte thickness [-]."""
 
     sites: np.ndarray
     gb_fraction: float
@@ -122,7 +128,11 @@ class ShortPath:
 
 @dataclass
 class PlatingResult:
-    """What a plating run returns (everything the dataset needs)."""
+    """What a plating run returns (everything the dataset needs): the deck, graph,
+    microstructure and resolved material; the charge quantum q [C] and electrode area [m^2];
+    observation time series, snapshots and scalars (SI units, see
+    :data:`kmc.output.VARIABLES`); the stop reason; the wall time [s] and its profile (seconds
+    per part, field solves, epochs, events)."""
 
     deck: PlatingDeck
     graph: object
@@ -198,7 +208,6 @@ class PlatingSimulation:
         self.blocked = np.zeros(g.n_sites, bool)
         self.relieved = np.zeros(g.n_sites, bool)  # full, anchored, creep carries its deposits
         self.released = np.zeros(g.n_sites, bool)  # full but would dissolve: left active
-        self.judged = np.zeros(g.n_sites, bool)    # blocked and checked against release/relief
         self.hold = np.zeros(g.n_sites, bool)
         self.pressure = np.zeros(g.n_sites)
         self.clusters = self._new_clusters(phase)
@@ -224,7 +233,6 @@ class PlatingSimulation:
         self.profile = {"field_s": 0.0, "channels_s": 0.0, "kernel_s": 0.0, "topology_s": 0.0,
                         "observe_s": 0.0}
         self.epochs = 0
-        self.total_li = int(content.sum())
 
     # --- set-up helpers --------------------------------------------------------------------
 
@@ -277,59 +285,72 @@ class PlatingSimulation:
     def _solve(self):
         """Field solve with blocking (MODEL.md 5.1 and 5.7).
 
-        Newly full, confined Li sites are blocked first. From the blocked field each gets its
-        electrodeposition pressure p_ed = F max_s(phi_s - Phi_c) / V_m; a site with p_ed <= 0
-        would dissolve, not plate, and is released. A site anchored to an electrode reservoir
-        is *relieved* instead if creep can carry the current it would draw back to the
-        reservoir below p_ed: P_stack + p_cr(r, l) < p_ed, with r = sum_s g_ms (phi_s -
-        Phi_c)^+ / q and l its Li distance to the reservoir (:func:`creep_pressure`). A
-        relieved site stays active (its further deposits creep on into the reservoir) at the
-        pressure P_stack + p_cr. Released or relieved sites trigger one more solve.
+        Full, confined Li sites are blocked, and every blocked site is judged on the blocked
+        field: it gets its electrodeposition pressure p_ed = F max_s(phi_s - Phi_c) / V_m; a
+        site with p_ed <= 0 would dissolve, not plate, and is *released* (active). A site
+        anchored to an electrode reservoir is *relieved* instead if creep can carry the current
+        it would draw back to the reservoir below p_ed: P_stack + p_cr(r, l) < p_ed, with
+        r = sum_s g_ms (phi_s - Phi_c)^+ / q [1/s] and l its Li distance to the reservoir
+        (:func:`creep_pressure`); it stays active (its further deposits creep on into the
+        reservoir) at the pressure P_stack + p_cr. Released or relieved sites trigger one more
+        solve. Both states last while the site stays full and confined (and anchored), and are
+        judged afresh at every protocol change (:meth:`_protocol_change`).
         """
         start = wallclock.perf_counter()
         phase, content = self.phase, self.kernel.contents
         clusters = label_clusters(self.graph, phase == LI, self.face)
+        anchored = np.zeros(phase.size, bool)
+        metal = phase == LI
+        anchored[metal] = clusters.kind[clusters.label[metal]] != CLASS_FLOATING
         if self.deck.plating.confinement:
             confined = self._confined(phase, content)
-            self.relieved &= confined
-            self.judged &= confined
-            self.blocked = confined & ~self.relieved
-            self.hold &= self.blocked
+            self.relieved &= confined & anchored
             self.released &= confined
-            self.blocked &= ~self.released
+            self.blocked = confined & ~self.relieved & ~self.released
+            self.hold &= self.blocked
         p_field = self._anchored_pressure(phase, content, clusters)
-        inputs = (phase, self.blocked, p_field)
+        I = self.current(self.kernel.time)
+        inputs = (phase, self.blocked, p_field, I)
         if self.sol is not None and all(np.array_equal(x, y) for x, y in zip(inputs, self._inputs)):
             self.profile["field_s"] += wallclock.perf_counter() - start
             return  # a quantum moved but nothing the field sees changed: same solution
-        I = self.current(self.kernel.time)
         for _ in range(2):
             sol = self.solver.solve(phase, current=I, pressure=p_field, blocked=self.blocked)
             self.field_solves += 1
-            fresh = self.blocked & ~self.hold & ~self.judged
-            if not fresh.any():
+            judge = self.blocked & ~self.hold
+            if not judge.any():
                 break
-            eta, draw = self._blocked_drive(sol, fresh)
-            release = fresh & (eta <= 0.0)
+            eta, draw = self._blocked_drive(sol, judge)
+            release = judge & (eta <= 0.0)
             relieve = np.zeros_like(release)
-            if self.deck.plating.creep:
-                anchored = fresh & ~release
-                anchored[anchored] = clusters.kind[clusters.label[anchored]] != CLASS_FLOATING
-                if anchored.any():
-                    r = np.flatnonzero(anchored)
-                    p_cr = self.deck.conditions.stack_pressure + creep_pressure(
-                        draw[r] / self.quantum, self._reservoir_distance(phase)[r], self.li,
-                        self.deck.conditions.temperature, self.n_q)
-                    relieve[r] = p_cr < FARADAY * eta[r] / self.V_m
-            self.judged |= fresh & ~release & ~relieve
-            self.released |= release
-            self.relieved |= relieve
+            r = np.flatnonzero(judge & ~release & anchored)
+            if self.deck.plating.creep and r.size:
+                p_cr = self.deck.conditions.stack_pressure + creep_pressure(
+                    draw[r] / self.quantum, self._reservoir_distance(phase)[r], self.li,
+                    self.deck.conditions.temperature, self.n_q)
+                relieve[r] = p_cr < FARADAY * eta[r] / self.V_m
             if not (release.any() or relieve.any()):
                 break
+            self.released |= release
+            self.relieved |= relieve
             self.blocked &= ~(release | relieve)
         self.sol, self.p_field = sol, p_field
-        self._inputs = (phase.copy(), self.blocked.copy(), p_field)
+        self._inputs = (phase.copy(), self.blocked.copy(), p_field, I)
         self.profile["field_s"] += wallclock.perf_counter() - start
+
+    def _protocol_change(self):
+        """The current changed: re-evaluate the affine field; blocking, release and relief
+        depend on it, so if any site is in one of those states they are judged afresh by a new
+        solve (a reversal lets blocked Li dissolve, a higher current may end a relief)."""
+        t = self.kernel.time
+        if (self.blocked | self.relieved | self.released).any():
+            self.relieved[:] = False
+            self.released[:] = False
+            self.hold[:] = False
+            self.dirty = True
+        else:
+            self.sol.set_current(self.current(t))  # affine in I: no new solve
+            self._install()
 
     def _blocked_drive(self, sol, mask):
         """For masked (blocked) sites: max_s (phi_s - Phi_c) [V] over electrolyte neighbours,
@@ -349,36 +370,49 @@ class PlatingSimulation:
     def _relax_free_volume(self):
         """Quasi-static creep inside a cluster (MODEL.md 5.7): Li at pressure flows into free
         volume far faster than it plates (power-law creep at tens of MPa moves a site's worth
-        in microseconds), so a non-full Li site next to pressurised full Li (blocked sites,
-        not the creep-relieved ones) fills at once from the most pressurised full site
-        connected to it through pressurised Li, which takes over its deficit. Li is conserved
-        exactly; the free volume ends where the pressure was highest, which then plates.
-        Returns True if any content moved."""
+        in microseconds), so a non-full Li site (a fresh crack included) next to pressurised
+        full Li (blocked sites; creep-relieved ones are fed from their reservoir by creep
+        events instead) fills at once from the most pressurised full site of that connected
+        pressurised Li (ties: the lowest site id), which takes over its deficit. Li is
+        conserved exactly; the free volume ends where the pressure was highest, which then
+        plates. Returns True if any content moved."""
         phase, n_q = self.phase, self.n_q
         content = self.kernel.contents
         metal = phase == LI
         loaded = metal & (content == n_q) & (self.pressure > 0) & ~self.relieved
-        holes = np.flatnonzero(metal & (content < n_q) & (content > 0))
-        moved = False
+        near = np.zeros(phase.size, bool)
+        near[self.src[loaded[self.dst]]] = True
+        holes = np.flatnonzero(metal & (content < n_q) & near)
+        if not holes.size:
+            return False
+        keep = loaded[self.src] & loaded[self.dst]
+        adj = sp.csr_matrix((np.ones(int(keep.sum()), np.int8), (self.src[keep], self.dst[keep])),
+                            shape=(phase.size, phase.size))
+        _, comp = csgraph.connected_components(adj, directed=False)
+        members = np.flatnonzero(loaded)
+        order = members[np.lexsort((members, -self.pressure[members]))]  # best first
+        queue = {}
+        for v in order.tolist():
+            queue.setdefault(int(comp[v]), []).append(v)
+        for c in queue.values():
+            c.reverse()  # pop() takes the best
         for h in holes.tolist():
             row = self.dst[self.graph.indptr[h]:self.graph.indptr[h + 1]]
-            seeds = [int(t) for t in row if loaded[t]]
-            if not seeds:
+            comps = {int(comp[t]) for t in row.tolist() if loaded[t]}
+            best = None
+            for c in sorted(comps):
+                q = queue[c]
+                while q and not loaded[q[-1]]:
+                    q.pop()
+                if q and (best is None or (-self.pressure[q[-1]], q[-1]) < (-self.pressure[best], best)):
+                    best = q[-1]
+            if best is None:
                 continue
-            seen, stack = set(seeds), list(seeds)  # pressurised full Li reachable from the hole
-            while stack:
-                u = stack.pop()
-                for v in self.dst[self.graph.indptr[u]:self.graph.indptr[u + 1]].tolist():
-                    if loaded[v] and v not in seen:
-                        seen.add(v)
-                        stack.append(v)
-            best = max(sorted(seen), key=lambda v: self.pressure[v])
             self.kernel.set_content(h, n_q)
-            self.kernel.set_content(best, int(content[h]))
+            self.kernel.set_content(best, int(content[h]))  # 0: an empty metal site, as a crack
             loaded[best] = False
             content[best], content[h] = content[h], n_q
-            moved = True
-        return moved
+        return True
 
     def _reservoir_distance(self, phase):
         """Number of Li sites from each Li site to its electrode reservoir, through Li
@@ -416,7 +450,8 @@ class PlatingSimulation:
             ell = self._reservoir_distance(phase)[r]
             pressure[r] = self.deck.conditions.stack_pressure + creep_pressure(
                 plating[r] / q, ell, self.li, self.deck.conditions.temperature, self.n_q)
-            relief[r] = np.where(kind[label[r]] == CLASS_A, ELECTRODE_A, ELECTRODE_C)
+            kr = kind[label[r]]  # relieved sites are anchored (_solve): A, C (or short) side
+            relief[r] = np.select([kr == CLASS_A, kr == CLASS_C], [ELECTRODE_A, ELECTRODE_C], 0)
         self.kernel.set_relief(relief)
         if self.blocked.any():
             eta, _ = self._blocked_drive(sol, self.blocked)
@@ -468,16 +503,22 @@ class PlatingSimulation:
             lo_k.append(sk[0])
             hi_k.append(sk[1])
 
-        conductors = sorted({c for c, _ in segments})
-        for c in conductors:
+        # net plating current of conductor c [A]: I into A's side, -I into C's, 0 if floating
+        I_a = sol.current
+        net = {0: I_a, 1: -I_a}
+        for c in sorted({c for c, _ in segments}):
             so, sk = segments.get((c, False)), segments.get((c, True))
-            if so and sk:
-                transfer(CH_LOOP, c, c, min(so[2], sk[2]) / q)
-        net_a = (segments.get((0, True), (0, 0, 0.0))[2] - segments.get((0, False), (0, 0, 0.0))[2])
-        if net_a > 0:
-            transfer(CH_PLATE_A, 1, 0, net_a / q)
-        elif net_a < 0:
-            transfer(CH_PLATE_C, 0, 1, -net_a / q)
+            if so and sk:  # what the external channel does not take loops inside c
+                plate = sk[2] - max(net.get(c, 0.0), 0.0)
+                dissolve = so[2] - max(-net.get(c, 0.0), 0.0)
+                transfer(CH_LOOP, c, c, max(min(plate, dissolve), 0.0) / q)
+        # the external circuit carries exactly I(t) (galvanostatic); the loops carry the rest,
+        # less the current of empty (cracked) sites, which cannot dissolve
+        I = self.current(self.kernel.time)
+        if I > 0:
+            transfer(CH_PLATE_A, 1, 0, I / q)
+        elif I < 0:
+            transfer(CH_PLATE_C, 0, 1, -I / q)
 
         # Griffith fracture ahead of pressurised full sites (blocked or creep-relieved)
         loaded = self.blocked | self.relieved
@@ -532,17 +573,35 @@ class PlatingSimulation:
         self.profile["channels_s"] += wallclock.perf_counter() - start
 
     def _cluster_extent(self, label, phase):
-        """Extent [m] of every Li cluster along x, y, z (site centres, plus one site; capped at
-        the box): the crack length a of the Griffith criterion (MODEL.md 5.2)."""
+        """Extent [m] of every Li cluster along x, y, z in sites' worth (the crack length a of
+        the Griffith criterion, MODEL.md 5.2). Along a periodic axis the extent is the axis
+        length less the largest empty gap (so a cluster across the seam is measured whole)."""
         metal = np.flatnonzero(phase == LI)
         n = int(label.max()) + 1 if metal.size else 0
-        lo = np.full((n, 3), np.inf)
-        hi = np.full((n, 3), -np.inf)
-        pos = self.graph.positions[metal]
+        out = np.zeros((n, 3))
+        idx = np.rint(self.graph.positions[metal] / self.h - 0.5).astype(np.intp)
+        lab = label[metal]
         for ax in range(3):
-            np.minimum.at(lo[:, ax], label[metal], pos[:, ax])
-            np.maximum.at(hi[:, ax], label[metal], pos[:, ax])
-        return np.minimum(hi - lo + self.h, self.box)
+            size = self.micro.shape[ax]
+            occ = np.zeros((n, size), bool)
+            occ[lab, idx[:, ax]] = True
+            rows, cols = np.nonzero(occ)  # sorted by row, then column
+            first = np.r_[True, rows[1:] != rows[:-1]]
+            last = np.r_[rows[1:] != rows[:-1], True]
+            gap = np.zeros(rows.size, np.intp)
+            gap[~first] = cols[~first] - cols[:-1][~first[1:]] - 1
+            if self.micro.periodic[ax]:  # wrap-around gap, stored on each row's first entry
+                gap[first] = cols[first] + size - cols[last] - 1
+                largest = np.zeros(n, np.intp)
+                np.maximum.at(largest, rows, gap)
+                out[:, ax] = size - largest
+            else:
+                lo = np.full(n, size)
+                hi = np.zeros(n, np.intp)
+                np.minimum.at(lo, rows, cols)
+                np.maximum.at(hi, rows, cols)
+                out[:, ax] = hi - lo + 1
+        return out * self.h
 
     # --- topology changes, short circuit ----------------------------------------------------
 
@@ -705,8 +764,17 @@ class PlatingSimulation:
         start = wallclock.perf_counter()
         last_ckpt = start
         k = self.kernel
+        interrupted = []
+        # Ctrl-C only raises a flag, checked between kernel calls, so the state is consistent
+        # whenever the run stops (and the checkpoint it writes can be resumed)
+        restore = None
+        if threading.current_thread() is threading.main_thread():
+            restore = signal.signal(signal.SIGINT, lambda *_: interrupted.append(True))
         try:
             while not self.stop_reason:
+                if interrupted:
+                    self.stop_reason = "interrupted"
+                    break
                 t = k.time
                 if self.dirty:
                     try:
@@ -737,8 +805,7 @@ class PlatingSimulation:
                 elif status == REACHED_EVENTS:
                     self.stop_reason = "max_events"
                 elif k.time == self.protocol.next_change(t) and not self.dirty:
-                    self.sol.set_current(self.current(k.time))  # affine in I: no new solve
-                    self._install()
+                    self._protocol_change()
                 now = wallclock.perf_counter()
                 if self.progress is not None:
                     self.progress(k.time, f"Li depth {self._depth_um():.1f} um")
@@ -748,11 +815,11 @@ class PlatingSimulation:
                         and now - last_ckpt > run.checkpoint_interval):
                     self.save_checkpoint(checkpoint_path)
                     last_ckpt = now
-        except KeyboardInterrupt:
-            self.stop_reason = "interrupted"
-        resumable = self.stop_reason in ("max_events", "wall_time", "interrupted")
+        finally:
+            if restore is not None:
+                signal.signal(signal.SIGINT, restore)
         if checkpoint_path:
-            if resumable:
+            if self.stop_reason in ("max_events", "wall_time", "interrupted", "field_error"):
                 self.save_checkpoint(checkpoint_path)
             else:
                 Path(checkpoint_path).unlink(missing_ok=True)
@@ -772,6 +839,11 @@ class PlatingSimulation:
         keys = [k for k in self.records[0] if k != "li_depth_profile"]
         obs = {k: np.array([r[k] for r in self.records]) for k in keys}
         obs["li_depth_profile"] = np.array([r["li_depth_profile"] for r in self.records])
+        dt = np.diff(obs["time"])
+        dq = np.diff(obs["expected_charge"])
+        mean = np.full(obs["time"].size, np.nan)
+        mean[1:] = np.divide(dq, self.area * dt, out=np.full(dt.size, np.nan), where=dt > 0)
+        obs["mean_current_density"] = mean
         snaps = {}
         if self.snaps:
             snaps = {k: np.array([s[k] for s in self.snaps]) for k in self.snaps[0]}
@@ -801,7 +873,7 @@ class PlatingSimulation:
 
     # --- checkpoints ---------------------------------------------------------------------------
 
-    _STATE = ("phase", "converted", "blocked", "relieved", "released", "judged", "hold", "pressure", "sol", "p_field",
+    _STATE = ("phase", "converted", "blocked", "relieved", "released", "hold", "pressure", "sol", "p_field",
               "_inputs", "dirty",
               "next_obs", "records", "snaps", "short", "t_short",
               "charge_at_short", "crack_span_time", "field_solves", "epochs")

@@ -151,7 +151,7 @@ def plating_summary(ds, path) -> Path:
     ax.plot(t, ds["voltage"].values * 1e3, "k-", label="cell voltage")
     ax.set(xlabel="time [s]", ylabel="voltage [mV]", title="voltage and current")
     ax2 = ax.twinx()
-    ax2.step(t, ds["current_density"].values * 0.1, "0.6", where="post", lw=0.8)
+    ax2.step(t, ds["mean_current_density"].values * 0.1, "0.6", where="pre", lw=0.8)
     ax2.set_ylabel("J [mA/cm²]", color="0.5")
     ax = axes[2]
     for name, colour, label in (("li_sites_a", _CLASS_COLOURS[0], "A-connected"),

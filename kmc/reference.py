@@ -293,7 +293,7 @@ class ReferenceClusters:
 _SE, _LI, _VOID = 0, 1, 2
 _CH_FRACTURE, _CH_CREEP, _N_KINDS = 3, 4, 5
 _RES_A, _RES_C = -1, -2
-_TOP_NONE, _TOP_FULL, _TOP_EMPTIED, _TOP_GROWN, _TOP_CREPT, _TOP_BLOCKED = 0, 1, 2, 3, 4, 5
+_TOP_NONE, _TOP_FULL, _TOP_EMPTIED, _TOP_GROWN, _TOP_CREPT, _TOP_BLOCKED, _TOP_FIRST = range(7)
 
 
 class ReferencePlating:
@@ -383,6 +383,9 @@ class ReferencePlating:
             if self.content[m] == self.n_quanta:
                 self.last_site = m
                 return _TOP_FULL
+            if self.content[m] == 1:
+                self.last_site = m
+                return _TOP_FIRST
             return _TOP_NONE
         if self.relief[m] != 0:
             return self._give(self.relief[m], -1)
@@ -414,8 +417,8 @@ class ReferencePlating:
     def set_content(self, site, value):
         if not 0 <= site < self.n_sites or self.phase[site] != _LI:
             raise ValueError(f"site {site} is not a Li metal site")
-        if not 1 <= value <= self.n_quanta:
-            raise ValueError(f"content {value} must lie in 1..{self.n_quanta}")
+        if not 0 <= value <= self.n_quanta:
+            raise ValueError(f"content {value} must lie in 0..{self.n_quanta}")
         self.content[site] = int(value)
 
     def run(self, t_stop, max_events):
@@ -453,6 +456,8 @@ class ReferencePlating:
                 src = self._pick(self.src_lo[c], self.src_hi[c])
                 snk = self._pick(self.snk_lo[c], self.snk_hi[c])
                 change = self._move(self.pool_metal[src], self.pool_metal[snk], self.pool_se[snk])
+            if change == _TOP_BLOCKED:
+                self.counts[k] -= 1
             if change != _TOP_NONE:
                 self.last_change, self.last_channel = change, c
                 status = TOPOLOGY_CHANGED

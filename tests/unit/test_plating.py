@@ -315,3 +315,39 @@ def test_shipped_plating_decks_set_up(name):
     sim = PlatingSimulation(deck)
     assert (sim.phase == LI).any()
     assert not sim.clusters.shorted()
+
+
+def test_cli_refuses_to_overwrite_a_checkpoint_or_resume_another_deck(tmp_path, capsys):
+    """A fresh `kmc run` does not silently replace an unfinished run's checkpoint, and
+    `--resume` refuses a deck that differs in more than the [run] limits (here the seed)."""
+    deck = tmp_path / "deck.toml"
+    text = SMALL.format(thickness="10 um", width="10 um", kind="voronoi", flaw="2 um",
+                        flaw_x="5 um", material="llzo", protocol=PLATE, n_q=4, duration="200 s",
+                        observations=11, seed=2, engine="cython", debug="false", run_extra="")
+    deck.write_text(text + f'[output]\ndataset = "{tmp_path / "a.nc"}"\nfigure = ""\n')
+    assert main(["run", str(deck), "-q", "--max-events", "20"]) == 0
+    assert (tmp_path / "a.ckpt").is_file()
+    capsys.readouterr()
+    assert main(["run", str(deck), "-q"]) == 2
+    assert "--resume" in capsys.readouterr().err
+    deck.write_text(deck.read_text().replace("seed = 2", "seed = 3"))
+    assert main(["run", str(deck), "-q", "--resume"]) == 2
+    assert "different deck" in capsys.readouterr().err
+
+
+def test_cluster_extent_is_measured_across_the_periodic_seam():
+    """The Griffith crack length of a cluster that straddles the periodic x boundary is its
+    true width, not the cell width; along z (not periodic) it is the span of its layers."""
+    deck = small_deck(flaw_x="0 um")
+    sim = PlatingSimulation(deck)
+    phase = sim.phase.copy()
+    grid = sim.graph.to_grid(np.arange(phase.size))
+    nx_ = grid.shape[0]
+    for x in (nx_ - 2, nx_ - 1, 0, 1):  # four columns across the seam, two layers
+        phase[grid[x, 0, :2]] = LI
+    from kmc.field import label_clusters
+    cl = label_clusters(sim.graph, phase == LI, sim.face)
+    extent = sim._cluster_extent(cl.label, phase)
+    h = sim.graph.spacing
+    assert extent.shape == (1, 3)
+    assert extent[0, 0] == pytest.approx(4 * h) and extent[0, 2] == pytest.approx(4 * h)
