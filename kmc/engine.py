@@ -33,26 +33,25 @@ def compiled(name: str):
         ) from None
 
 
+def _kernel(engine: str, module: str, cls: str, args, kwargs):
+    """The Cython class ``kmc.<module>.<cls>`` or its twin ``kmc.reference.Reference<name>``."""
+    if engine == "cython":
+        return getattr(compiled(module), cls)(*args, **kwargs)
+    if engine == "reference":
+        from . import reference
+
+        return getattr(reference, "Reference" + cls.removesuffix("Kernel"))(*args, **kwargs)
+    raise ValueError(f"engine must be 'cython' or 'reference', got {engine!r}")
+
+
 def lattice_gas_kernel(engine: str, *args, **kwargs):
     """Construct the lattice-gas event loop: ``engine`` is ``"cython"`` or ``"reference"``."""
-    if engine == "cython":
-        return compiled("_lattice_gas").LatticeGasKernel(*args, **kwargs)
-    if engine == "reference":
-        from .reference import ReferenceLatticeGas
-
-        return ReferenceLatticeGas(*args, **kwargs)
-    raise ValueError(f"engine must be 'cython' or 'reference', got {engine!r}")
+    return _kernel(engine, "_lattice_gas", "LatticeGasKernel", args, kwargs)
 
 
 def plating_kernel(engine: str, *args, **kwargs):
     """Construct the plating event loop (``ext/_plating.pyx`` or its Python twin)."""
-    if engine == "cython":
-        return compiled("_plating").PlatingKernel(*args, **kwargs)
-    if engine == "reference":
-        from .reference import ReferencePlating
-
-        return ReferencePlating(*args, **kwargs)
-    raise ValueError(f"engine must be 'cython' or 'reference', got {engine!r}")
+    return _kernel(engine, "_plating", "PlatingKernel", args, kwargs)
 
 
 def check_status(status: int, kernel) -> None:

@@ -67,8 +67,8 @@ log = logging.getLogger(__name__)
 #: Channel kinds of ``ext/_plating.pyx``.
 CH_PLATE_A, CH_PLATE_C, CH_LOOP, CH_FRACTURE, CH_CREEP = 0, 1, 2, 3, 4
 CHANNELS = ("plate_a", "plate_c", "loop", "fracture", "creep")
-#: What the kernel reports at a topology change (``last_change``).
-TOP_FULL, TOP_EMPTIED, TOP_GROWN, TOP_CREPT, TOP_BLOCKED = 1, 2, 3, 4, 5
+#: ``last_change`` of a deposit on a full, confined site that must block (ext/_plating.pyx).
+TOP_BLOCKED = 5
 #: Why a run stopped.
 STOP_REASONS = ("short", "duration", "protocol_end", "max_events", "wall_time", "interrupted",
                 "field_error")
@@ -165,7 +165,7 @@ class PlatingSimulation:
             raise ConfigError(f"model = {deck.model!r}: not a plating deck")
         self.deck = deck
         self.progress = progress
-        cfg, cell = deck.plating, deck.cell
+        cfg = deck.plating
         raw = load_material(deck.material.name, deck.material.overrides)
         self.material = resolve(raw, deck.conditions.temperature)
         self.li = load_li_metal(deck.material.li_metal, key="material.li_metal")
@@ -544,7 +544,6 @@ class PlatingSimulation:
             T = self.deck.conditions.temperature
             P = self.deck.conditions.stack_pressure
             metal = phase == LI
-            full = metal & (content == self.n_q)
             # from relieved sites only: elsewhere free volume moves quasi-statically
             # (_relax_free_volume); a relieved donor is refilled from its reservoir at once
             e = np.flatnonzero(self.relieved[self.src] & (pressure[self.src] > 0) & metal[self.dst]
@@ -808,7 +807,7 @@ class PlatingSimulation:
                     self._protocol_change()
                 now = wallclock.perf_counter()
                 if self.progress is not None:
-                    self.progress(k.time, f"Li depth {self._depth_um():.1f} um")
+                    self.progress(k.time, f"deepest Li {self._depth_um():.1f} um")
                 if not self.stop_reason and now - start > run.wall_time_limit:
                     self.stop_reason = "wall_time"
                 if (checkpoint_path and run.checkpoint_interval > 0 and not self.stop_reason
@@ -832,6 +831,7 @@ class PlatingSimulation:
         return self._result(wallclock.perf_counter() - start)
 
     def _depth_um(self) -> float:
+        """Top of the highest Li site off the face at z = L [um] (the progress line)."""
         a = (self.phase == LI) & (self.face != FACE_C)
         return 0.0 if not a.any() else float(self.layer[a].max() + 1) * self.h * 1e6
 

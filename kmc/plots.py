@@ -10,6 +10,15 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 
+def _save(fig, path) -> Path:
+    """Write ``fig`` to ``path`` (folders created) and close it."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
 def lattice_gas_summary(ds, path) -> Path:
     """Three panels: MSD and variance vs the dilute-limit line 2dDt, drift, final occupancy map.
 
@@ -49,11 +58,7 @@ def lattice_gas_summary(ds, path) -> Path:
     ax.set(xlabel="x [site]", ylabel="y [site]", title="final occupancy" + (" (mid z slice)" if ds["occupancy_final"].ndim == 3 else ""))
     fig.suptitle(f"{ds.attrs.get('title', '')}  seed {ds.attrs.get('seed')}  "
                  f"{int(ds['n_particles'])} particles, {int(ds['events'].values[-1]):,} events")
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return _save(fig, path)
 
 
 def _phase_image(grain, phase):
@@ -107,11 +112,7 @@ def microstructure_summary(ds, path) -> Path:
     stats = (f"{int(ds['n_grains'])} grains, GB sites {float(ds['gb_site_fraction']):.1%}, "
              f"triple junctions {int(ds['triple_junction_count'])}, porosity {float(ds['porosity']):.1%}")
     fig.suptitle(f"{ds.attrs.get('material', '')} microstructure, seed {ds.attrs.get('seed')}: {stats}")
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return _save(fig, path)
 
 
 #: Li colours by cluster class (A-connected, C-connected, floating, short).
@@ -171,8 +172,4 @@ def plating_summary(ds, path) -> Path:
     fig.suptitle(f"{ds.attrs.get('material', '')} plating, seed {ds.attrs.get('seed')}: "
                  f"{int(ds['events'].values[-1]):,} events, {int(ds['field_solves'].values[-1]):,} "
                  f"field solves")
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return _save(fig, path)
