@@ -1,0 +1,321 @@
+"""Helpers of the plating validation tests (VALIDATION.md C10, C12).
+
+* :func:`box_counting_dimension` - box-counting (Minkowski-Bouligand) dimension of a set of
+  lattice sites, verified on exact shapes by ``test_laplacian_growth_c10.py``;
+* :func:`laplacian_deck`, :func:`grow_laplacian_cluster` - the Laplacian-growth limit of the
+  simulator (mechanics and kinetics off) grown from one surface flaw to a set height;
+* :func:`reference_dbm_cluster` - an independent implementation of the same growth law (the
+  dielectric-breakdown model with eta = 1 on the same lattice, same conductances), written
+  against ``scipy.sparse`` only, sharing no code with :mod:`kmc`;
+* :func:`run_parallel` - map a function over arguments in worker processes.
+
+Every statistical test using these states its acceptance band and the probability that a
+correct code still fails it (at most 1e-4 per test) in its docstring.
+"""
+from __future__ import annotations
+
+import math
+import multiprocessing
+import os
+from concurrent.futures import ProcessPoolExecutor
+
+import numpy as np
+import scipy.sparse as sp
+import scipy.sparse.linalg as spla
+
+
+# --------------------------------------------------------------------------------------
+# box counting
+# --------------------------------------------------------------------------------------
+
+def unwrap_periodic(mask, axis=0):
+    """Roll a periodic ``axis`` of a 2D boolean ``mask`` so that its widest run of empty
+    slices lies at the seam: a cluster that crosses the periodic boundary becomes one
+    piece in the plane. A mask that fills every slice is returned unchanged."""
+    mask = np.asarray(mask, bool)
+    other = tuple(a for a in range(mask.ndim) if a != axis)
+    occupied = mask.any(axis=other)
+    if occupied.all() or not occupied.any():
+        return mask
+    n = occupied.size
+    empty = ~occupied
+    # longest circular run of empty slices: its end is where the cluster starts
+    best_len, best_end, run = 0, 0, 0
+    for k in range(2 * n):
+        if empty[k % n]:
+            run += 1
+            if run > best_len and run <= n:
+                best_len, best_end = run, k % n
+        else:
+            run = 0
+    return np.roll(mask, -(best_end + 1), axis=axis)
+
+
+def box_counts(mask, sizes):
+    """Number of occupied boxes N(eps) of side ``eps`` (in sites) covering the True sites
+    of a 2D ``mask``, for each eps in ``sizes``.
+
+    The box grid starts at the lower corner of the set's bounding box; for eps > 1 the
+    count is minimised over grid offsets in steps of max(1, eps // 4) along each axis (the
+    box-counting dimension is defined with the smallest cover; the minimum removes most of
+    the dependence on where the grid happens to start)."""
+    pts = np.argwhere(np.asarray(mask, bool))
+    if pts.size == 0:
+        raise ValueError("empty set: nothing to count")
+    pts = pts - pts.min(axis=0)
+    span = int(pts.max()) + 2
+    out = []
+    for eps in sizes:
+        eps = int(eps)
+        step = max(1, eps // 4)
+        best = None
+        for ox in range(0, eps, step):
+            for oy in range(0, eps, step):
+                b = (pts + (ox, oy)) // eps
+                n = np.unique(b[:, 0] * (span + eps) + b[:, 1]).size
+                best = n if best is None else min(best, n)
+        out.append(best)
+    return np.asarray(out, dtype=np.int64)
+
+
+def box_sizes(mask, smallest=2, fraction=0.25, n=8):
+    """Box sizes for :func:`box_counting_dimension`: ``n`` geometrically spaced integers
+    from ``smallest`` sites to ``fraction`` of the set's size (the longer side of its
+    bounding box), duplicates removed."""
+    pts = np.argwhere(np.asarray(mask, bool))
+    size = int((pts.max(axis=0) - pts.min(axis=0) + 1).max())
+    largest = fraction * size
+    if largest < 2 * smallest:
+        raise ValueError(f"set of size {size} too small for boxes from {smallest} to "
+                         f"{fraction:g} of its size")
+    return np.unique(np.rint(np.geomspace(smallest, largest, n)).astype(int))
+
+
+def box_counting_dimension(mask, smallest=2, fraction=0.25, n=8):
+    """Box-counting dimension D of the True sites of a 2D ``mask``: minus the least-squares
+    slope of log N(eps) against log eps over the box sizes of :func:`box_sizes` (from
+    ``smallest`` sites to ``fraction`` of the set's size). Returns (D, sizes, counts)."""
+    sizes = box_sizes(mask, smallest, fraction, n)
+    counts = box_counts(mask, sizes)
+    slope = np.polyfit(np.log(sizes), np.log(counts), 1)[0]
+    return float(-slope), sizes, counts
+
+
+# --------------------------------------------------------------------------------------
+# the Laplacian-growth limit of the simulator
+# --------------------------------------------------------------------------------------
+
+def laplacian_deck(nx, nz, seed, spacing_um=0.5):
+    """Plating deck of the Laplacian-growth limit (VALIDATION.md C10) as TOML text.
+
+    Uniform conductivity (single crystal, no grain boundaries), no confinement (a full Li
+    site grows into the electrolyte site it plates from), no fracture, no creep, no
+    charge-transfer resistance (primary current distribution), one quantum per site (every
+    deposit on lattice Li grows one site). One Li-filled surface flaw of one site at the
+    centre of the plating face (x index nx // 2, z index 0) is the only lattice Li: the
+    flat electrode face also plates, but that only moves Li into the reservoir."""
+    h = spacing_um
+    x0 = (nx // 2 + 0.5) * h  # a site centre: the flaw (width h) covers exactly one site
+    return f'''
+model = "plating"
+[cell]
+dimension = 2
+thickness = "{nz * h:g} um"
+width = "{nx * h:g} um"
+spacing = "{h:g} um"
+[microstructure]
+kind = "single_crystal"
+flaws = {{ depth = "{h:g} um", width = "{h:g} um", x_positions = ["{x0:g} um"] }}
+[material]
+name = "llzo_single_crystal"
+[protocol]
+kind = "constant"
+current_density = "10 mA/cm^2"
+[plating]
+quanta_per_site = 1
+confinement = false
+fracture = false
+creep = false
+charge_transfer = "none"
+[run]
+duration = "1e9 s"
+observations = 2
+snapshots = 0
+seed = {seed}
+'''
+
+
+class _Grown(Exception):
+    """Raised from the progress callback: the cluster reached its target height."""
+
+
+def li_grid(sim):
+    """Li sites of a :class:`kmc.plating.PlatingSimulation` as an (nx, nz) boolean grid."""
+    from kmc.microstructure import LI
+
+    return sim.graph.to_grid(np.asarray(sim.phase) == LI)[:, 0, :]
+
+
+def grow_laplacian_cluster(nx, nz, seed, height_fraction=0.75):
+    """Grow the simulator's Laplacian cluster until it reaches ``height_fraction`` of the
+    cell thickness (its top site in layer ceil(height_fraction * nz) - 1).
+
+    The run is driven by :meth:`PlatingSimulation.run`; the progress callback (called after
+    every kernel call, i.e. after every grown site) stops it at the target height.
+    Returns a dict: ``grid`` (nx, nz) bool Li sites, ``height`` [sites], ``sites``,
+    ``field_solves``, ``events``, ``wall`` [s], ``stop`` (why the run ended)."""
+    import time
+
+    from kmc.config import loads_deck
+    from kmc.plating import PlatingSimulation
+
+    target = math.ceil(height_fraction * nz)
+    holder = {}
+
+    def progress(t, info):
+        rows = np.flatnonzero(li_grid(holder["sim"]).any(axis=0))
+        if rows.size and rows.max() + 1 >= target:
+            raise _Grown
+
+    start = time.perf_counter()
+    sim = PlatingSimulation(loads_deck(laplacian_deck(nx, nz, seed)), progress=progress)
+    holder["sim"] = sim
+    try:
+        sim.run()
+        stop = sim.stop_reason
+    except _Grown:
+        stop = "height"
+    grid = li_grid(sim)
+    rows = np.flatnonzero(grid.any(axis=0))
+    return {"grid": grid, "height": int(rows.max() + 1), "sites": int(grid.sum()),
+            "field_solves": int(sim.field_solves), "events": int(sim.kernel.n_events),
+            "wall": time.perf_counter() - start, "stop": stop}
+
+
+# --------------------------------------------------------------------------------------
+# independent reference: the dielectric-breakdown model, eta = 1
+# --------------------------------------------------------------------------------------
+
+def reference_dbm_cluster(nx, nz, seed, height_fraction=0.75, tol=1e-9, refactor_every=10):
+    """Dielectric-breakdown model with eta = 1 (Niemeyer, Pietronero & Wiesmann 1984) on the
+    simulator's lattice, written from the model equations alone (no :mod:`kmc` code).
+
+    Geometry: nx x nz sites, periodic along x; electrode A (potential 0) below layer 0,
+    electrode C (potential 1) above layer nz - 1; one metal site at (nx // 2, 0) touching A.
+    Kirchhoff on the electrolyte sites with unit bond conductance between electrolyte sites
+    and conductance 2 (a half bond: the metal is equipotential up to the shared face) from
+    an electrolyte site to a metal neighbour or to an electrode face - the conductances of
+    MODEL.md section 4 with i0 = infinity and uniform sigma (in units of sigma a_f / h).
+    Metal sites are at potential 0. Each step one bond (m, s) from a metal site m to an
+    electrolyte neighbour s is chosen with probability proportional to its current
+    2 phi_s (eta = 1) and s becomes metal. Current into the flat face of electrode A grows
+    nothing and so does not enter the choice. Stops when the cluster reaches
+    ``height_fraction`` of nz (as :func:`grow_laplacian_cluster`).
+
+    The potential is solved by conjugate gradients warm-started from the previous step and
+    preconditioned by the sparse LU of a recent matrix (refactorised every
+    ``refactor_every`` steps), to a relative residual ``tol``.
+    Returns a dict like :func:`grow_laplacian_cluster`.
+    """
+    import time
+
+    start = time.perf_counter()
+    rng = np.random.default_rng(seed)
+    n = nx * nz
+    target = math.ceil(height_fraction * nz)
+    ix, iz = np.divmod(np.arange(n), nz)  # site k = x * nz + z
+    # the four neighbours of every site (-1 = electrode A below, -2 = electrode C above)
+    nbr = np.empty((n, 4), np.int64)
+    nbr[:, 0] = ((ix + 1) % nx) * nz + iz
+    nbr[:, 1] = ((ix - 1) % nx) * nz + iz
+    nbr[:, 2] = np.where(iz + 1 < nz, np.arange(n) + 1, -2)
+    nbr[:, 3] = np.where(iz > 0, np.arange(n) - 1, -1)
+    metal = np.zeros(n, bool)
+    metal[(nx // 2) * nz + 0] = True
+    rows_all = np.repeat(np.arange(n), 4)
+    cols_all = nbr.ravel()
+    lattice_bond = cols_all >= 0
+    b = np.where(iz == nz - 1, 2.0, 0.0)  # face of electrode C at potential 1
+    phi = np.zeros(n)
+    lu, age, solves = None, refactor_every, 0
+    height = 1
+    while height < target:
+        se = ~metal
+        # matrix: electrolyte rows by Kirchhoff, metal rows identity (phi = 0)
+        nb_metal = np.zeros(cols_all.size, bool)
+        nb_metal[lattice_bond] = metal[cols_all[lattice_bond]]
+        g = np.where(~lattice_bond | nb_metal, 2.0, 1.0)  # to electrode or metal: half bond
+        keep_off = lattice_bond & ~nb_metal & se[rows_all]
+        diag = np.where(se, np.bincount(rows_all, g, n), 1.0)
+        A = sp.csr_matrix((np.concatenate([-np.ones(keep_off.sum()), diag]),
+                           (np.concatenate([rows_all[keep_off], np.arange(n)]),
+                            np.concatenate([cols_all[keep_off], np.arange(n)]))), shape=(n, n))
+        rhs = np.where(se, b, 0.0)
+        if lu is None or age >= refactor_every:
+            lu = _splu(A)
+            age = 0
+            phi = lu.solve(rhs)
+        else:
+            M = spla.LinearOperator(A.shape, lu.solve)
+            phi, info = spla.cg(A, rhs, x0=phi, rtol=tol, atol=0.0, maxiter=200, M=M)
+            if info != 0:  # the old factors no longer precondition well: refactorise
+                lu = _splu(A)
+                age = 0
+                phi = lu.solve(rhs)
+        age += 1
+        solves += 1
+        resid = np.linalg.norm(A @ phi - rhs) / np.linalg.norm(rhs)
+        if not resid <= 10 * tol:
+            raise RuntimeError(f"reference solve: relative residual {resid:.3e}")
+        # growth bonds: (metal m, electrolyte s), weight proportional to the bond current
+        m_sites = np.flatnonzero(metal)
+        cand = nbr[m_sites].ravel()
+        cand = cand[cand >= 0]
+        cand = cand[~metal[cand]]
+        w = np.maximum(phi[cand], 0.0)
+        cum = np.cumsum(w)
+        pick = cand[min(int(np.searchsorted(cum, rng.random() * cum[-1], side="right")),
+                        cand.size - 1)]
+        metal[pick] = True
+        height = max(height, int(iz[pick]) + 1)
+    grid = metal.reshape(nx, nz)
+    return {"grid": grid, "height": height, "sites": int(metal.sum()), "field_solves": solves,
+            "events": int(metal.sum()) - 1, "wall": time.perf_counter() - start,
+            "stop": "height"}
+
+
+def _splu(A):
+    """Sparse LU of the symmetric positive definite matrix A (minimum-degree ordering of
+    A^T + A, diagonal pivots: less fill-in than the default column ordering)."""
+    return spla.splu(A.tocsc(), permc_spec="MMD_AT_PLUS_A", diag_pivot_thresh=0.0,
+                     options={"SymmetricMode": True})
+
+
+# --------------------------------------------------------------------------------------
+# parallel map
+# --------------------------------------------------------------------------------------
+
+def run_parallel(fn, args, workers=None):
+    """``[fn(a) for a in args]`` in up to ``workers`` (default: min(2, cpu count)) spawned
+    worker processes, with one BLAS thread per worker (OpenBLAS threads fighting over two
+    cores make the conjugate-gradient dot products of the field solves several times
+    slower). Results come back in the order of ``args``; every run is deterministic given
+    its arguments, so the result does not depend on the number of workers."""
+    args = list(args)
+    workers = workers or min(2, os.cpu_count() or 1)
+    if workers <= 1 or len(args) <= 1:
+        return [fn(a) for a in args]
+    names = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
+    saved = {k: os.environ.get(k) for k in names}
+    try:
+        for k in names:
+            os.environ[k] = "1"
+        ctx = multiprocessing.get_context("spawn")
+        with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
+            return list(pool.map(fn, args))
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
