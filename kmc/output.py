@@ -96,6 +96,7 @@ VARIABLES = {
     "t_short": ("s", "time of the first short circuit (NaN: censored, no short)"),
     "charge_at_short": ("C", "net charge moved toward the electrode at z = 0 before the short (NaN if none)"),
     "short_path_gb_fraction": ("1", "fraction of the shortest Li path's edges that cross a grain boundary"),
+    "short_path_gb_site_fraction": ("1", "fraction of the shortest Li path's sites that are grain-boundary sites"),
     "short_path_tortuosity": ("1", "shortest Li path length over the electrolyte thickness"),
     "short_path_length": ("1", "sites on the shortest Li path"),
     "crack_span_time": ("s", "first observation at which Li or empty crack spans the cell (NaN if never)"),

@@ -852,6 +852,8 @@ class PlatingSimulation:
             "t_short": self.t_short,
             "charge_at_short": self.charge_at_short,
             "short_path_gb_fraction": short.gb_fraction if short else math.nan,
+            "short_path_gb_site_fraction": float(self.gb_site[short.sites].mean()) if short else math.nan,
+            "gb_site_fraction": float(self.gb_site.mean()),
             "short_path_tortuosity": short.tortuosity if short else math.nan,
             "short_path_length": int(short.sites.size) if short else 0,
             "gb_edge_fraction": float(self.gb_edge.mean()),
