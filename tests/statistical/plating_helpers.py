@@ -291,6 +291,50 @@ def _splu(A):
                      options={"SymmetricMode": True})
 
 
+def eden_cluster(nx, nz, seed, height_fraction=0.75):
+    """Eden growth (the dielectric-breakdown model with eta = 0: every metal-electrolyte
+    bond equally likely, whatever the field) in the geometry of :func:`reference_dbm_cluster`,
+    to the same height: the compact, non-Laplacian control. Returns the (nx, nz) grid."""
+    rng = np.random.default_rng(seed)
+    grid = np.zeros((nx, nz), bool)
+    target = math.ceil(height_fraction * nz)
+    bonds = []
+
+    def push(x, z):
+        for dx, dz in ((1, 0), (-1, 0), (0, 1), (0, -1)):
+            a, c = (x + dx) % nx, z + dz
+            if 0 <= c < nz and not grid[a, c]:
+                bonds.append((a, c))
+
+    grid[nx // 2, 0] = True
+    push(nx // 2, 0)
+    height = 1
+    while height < target:
+        i = int(rng.integers(len(bonds)))
+        a, c = bonds[i]
+        bonds[i] = bonds[-1]
+        bonds.pop()
+        if grid[a, c]:
+            continue  # a stale bond to a site grown since
+        grid[a, c] = True
+        height = max(height, c + 1)
+        push(a, c)
+    return grid
+
+
+def c10_task(args):
+    """One C10 ensemble member, for :func:`run_parallel`: ``(kind, nx, nz, seed)`` with kind
+    "kmc" (the simulator) or "reference" (:func:`reference_dbm_cluster`). Returns the run's
+    dict with its box-counting dimension ``dimension`` added (grid unwrapped across the
+    periodic x boundary first)."""
+    kind, nx, nz, seed = args
+    run = grow_laplacian_cluster if kind == "kmc" else reference_dbm_cluster
+    out = run(nx, nz, seed)
+    out["dimension"] = box_counting_dimension(unwrap_periodic(out["grid"]))[0]
+    out["kind"], out["seed"] = kind, seed
+    return out
+
+
 # --------------------------------------------------------------------------------------
 # parallel map
 # --------------------------------------------------------------------------------------
