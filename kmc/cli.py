@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -243,7 +244,14 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv=None) -> int:
-    """Entry point of the ``kmc`` command."""
+    """Entry point of the ``kmc`` command.
+
+    Unless the environment says otherwise, BLAS runs one thread: the field solves are
+    sparse, and threaded dense kernels inside them spin-wait and slow down several-fold when
+    another process shares the cores (docs/performance.md). Takes effect when ``kmc`` is run
+    as a command (numpy is imported after this point), not when called from a running Python.
+    """
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
     p = parser()
     args, extra = p.parse_known_args(argv)
     if args.command == "validate":

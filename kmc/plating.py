@@ -67,8 +67,10 @@ log = logging.getLogger(__name__)
 #: Channel kinds of ``ext/_plating.pyx``.
 CH_PLATE_A, CH_PLATE_C, CH_LOOP, CH_FRACTURE, CH_CREEP = 0, 1, 2, 3, 4
 CHANNELS = ("plate_a", "plate_c", "loop", "fracture", "creep")
-#: ``last_change`` of a deposit on a full, confined site that must block (ext/_plating.pyx).
-TOP_BLOCKED = 5
+#: What the kernel reports at a topology change (``last_change``, ext/_plating.pyx): a site
+#: filled, emptied, grew or cracked, a quantum crept, a full confined site had to block, an
+#: empty (cracked) site received its first quantum.
+TOP_FULL, TOP_EMPTIED, TOP_GROWN, TOP_CREPT, TOP_BLOCKED, TOP_FIRST = 1, 2, 3, 4, 5, 6
 #: Why a run stopped.
 STOP_REASONS = ("short", "duration", "protocol_end", "max_events", "wall_time", "interrupted",
                 "field_error")

@@ -335,6 +335,20 @@ def c10_task(args):
     return out
 
 
+def run_deck_scalars(text):
+    """Run a plating deck given as TOML text (for :func:`run_parallel`); returns the stop
+    reason, t_short [s], charge_at_short [C], the cell area [m^2], the current density at
+    t = 0 [A/m^2] and the wall time [s]."""
+    from kmc.config import loads_deck
+    from kmc.plating import simulate
+
+    deck = loads_deck(text)
+    r = simulate(deck)
+    return {"stop": r.stop_reason, "t_short": float(r.scalars["t_short"]),
+            "charge_at_short": float(r.scalars["charge_at_short"]), "area": float(r.area),
+            "current_density": float(deck.protocol.current_density), "wall": float(r.wall_time)}
+
+
 # --------------------------------------------------------------------------------------
 # parallel map
 # --------------------------------------------------------------------------------------
