@@ -152,8 +152,12 @@ def plating_summary(ds, path) -> Path:
     ax.plot(t, ds["voltage"].values * 1e3, "k-", label="cell voltage")
     ax.set(xlabel="time [s]", ylabel="voltage [mV]", title="voltage and current")
     ax2 = ax.twinx()
-    ax2.step(t, ds["mean_current_density"].values * 0.1, "0.6", where="pre", lw=0.8)
-    ax2.set_ylabel("J [mA/cm²]", color="0.5")
+    j = ds["mean_current_density"].values * 0.1  # A/m^2 -> mA/cm^2
+    ax2.step(t, j, "0.6", where="pre", lw=0.8)
+    span = np.nanmax(np.abs(j)) if np.isfinite(j).any() else 1.0
+    ax2.set_ylim(min(np.nanmin(j), 0.0) - 0.1 * span, max(np.nanmax(j), 0.0) + 0.1 * span)
+    ax2.ticklabel_format(axis="y", useOffset=False)
+    ax2.set_ylabel("mean J over each interval [mA/cm²]", color="0.5")
     ax = axes[2]
     for name, colour, label in (("li_sites_a", _CLASS_COLOURS[0], "A-connected"),
                                 ("li_sites_c", _CLASS_COLOURS[1], "C-connected"),
