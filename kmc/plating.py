@@ -186,7 +186,6 @@ class PlatingSimulation:
         if cfg.charge_transfer == "none":
             params = FieldParameters(**{**params.__dict__, "exchange_current_density": math.inf,
                                         "internal_exchange_current_density": math.inf})
-        self.params = params
         self.solver = FieldSolver(g, params, method=deck.run.field_solver)
         self.src, self.dst = g.sources, g.indices
         self.face = np.asarray(g.site_data["face"])
@@ -194,8 +193,6 @@ class PlatingSimulation:
         self.toughness = np.asarray(g.edge_data["fracture_toughness"], float)
         self.gb_edge = np.asarray(g.edge_data["type"]) == EDGE_GB
         self.gb_site = np.asarray(g.site_data["gb"]).astype(bool)
-        self.modulus = np.asarray(g.site_data["youngs_modulus"], float)
-        self.box = np.array(self.micro.shape) * self.h
         self.layer = np.rint(g.positions[:, 2] / self.h - 0.5).astype(np.intp)
         self.normal_stress = self._normal_stress()
         phase = np.asarray(g.site_data["phase"]).astype(np.uint8)
@@ -476,6 +473,7 @@ class PlatingSimulation:
         source = (I_if < 0) & has_li
         sink = I_if > 0
         segments = {}  # (conductor, is_sink) -> (lo, hi, total weight)
+        lo = 0
         for flag, mask in ((False, source), (True, sink)):
             idx = np.flatnonzero(mask)
             idx = idx[np.argsort(cond[idx], kind="stable")]
@@ -486,11 +484,11 @@ class PlatingSimulation:
             for part in np.split(idx, cuts):
                 w = np.abs(I_if[part])
                 cum = np.cumsum(w)
-                lo = sum(len(x) for x in pool_m)
                 pool_m.append(m_if[part])
                 pool_s.append(s_if[part])
                 pool_c.append(cum)
                 segments[(int(cond[part[0]]), flag)] = (lo, lo + part.size, float(cum[-1]))
+                lo += part.size
 
         def transfer(ch, src_cond, snk_cond, rate):
             so, sk = segments.get((src_cond, False)), segments.get((snk_cond, True))
