@@ -21,6 +21,10 @@ Channels (``kind``):
   metal site of ``b``'s cluster (item 2).
 * ``CH_CREEP`` - one quantum creeps from ``a`` to ``b`` (sites, or ``RES_A``/``RES_C`` for the
   electrode reservoirs; item 7).
+* ``CH_NUCLEATE`` - a trapped electron reduces a Li+ in electrolyte site ``a``, which becomes
+  metal holding one quantum (taken from reservoir ``b``, the Li+ source; items 4-6).
+* ``CH_ELECTRON`` - a leaked electron absorbed by floating Li at ``b`` reduces a Li+ there
+  (one quantum from reservoir ``a``).
 
 Content is counted in quanta (0..n_q per site). A full sink site with a creep *relief* (Li
 anchored to an electrode, :meth:`PlatingKernel.set_relief`) passes the quantum on into that
@@ -53,7 +57,9 @@ cdef enum:
     CH_LOOP = 2
     CH_FRACTURE = 3
     CH_CREEP = 4
-    N_KINDS = 5
+    CH_NUCLEATE = 5
+    CH_ELECTRON = 6
+    N_KINDS = 7
     # reservoir ids in pools and creep channels (kmc.field.ELECTRODE_A / ELECTRODE_C)
     RES_A = -1
     RES_C = -2
@@ -341,6 +347,14 @@ cdef class PlatingKernel:
                     change = self._move(self.a[c], self.b[c], -1)
                     if change == TOP_NONE:
                         change = TOP_CREPT
+                elif k == CH_NUCLEATE:  # a trapped electron reduces Li+ in electrolyte site a
+                    self._take(self.b[c])
+                    self.phase[self.a[c]] = LI
+                    self.content[self.a[c]] = 1
+                    self.last_site = self.a[c]
+                    change = TOP_GROWN
+                elif k == CH_ELECTRON:  # an electron reaching floating Li b reduces a Li+ there
+                    change = self._move(self.a[c], self.b[c], -1)
                 else:
                     src = self._pick(self.src_lo[c], self.src_hi[c])
                     snk = self._pick(self.snk_lo[c], self.snk_hi[c])

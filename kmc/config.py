@@ -538,6 +538,15 @@ class PlatingConfig:
     creep: bool = param("Li creep toward lower pressure and to/from the reservoirs", default=True)
     charge_transfer: str = param("interface kinetics: linearised Butler-Volmer, or none (i0 = inf)",
                                  default="butler_volmer", choices=("butler_volmer", "none"))
+    electron_leak: bool = param("electron injection, walk, trapping and Li+ reduction in the "
+                                "electrolyte (MODEL.md 5.4-5.6; off by default until the GB band "
+                                "gap is settled, see docs/design-plating.md)", default=False)
+    trap_attempt_frequency: float = param("detrapping attempt frequency nu_t", unit="1/s",
+                                          default=1e13, lo=0.0, lo_open=True)
+    nucleation_attempt_frequency: float = param("Li+ reduction attempt frequency nu_n", unit="1/s",
+                                                default=1e13, lo=0.0, lo_open=True)
+    nucleation_barrier: float = param("nucleation barrier dG* at the bulk modulus (scaled by the "
+                                      "local modulus)", unit="eV", default=1.0, lo=0.0, hi=10.0)
 
 
 @dataclass(frozen=True)

@@ -201,12 +201,12 @@ class ElectronLeak:
         ends = np.zeros(n, bool)
         ends[src[sm]] = True
         ends[fa] = ends[fc] = True
-        ends |= se & (self.absorb > 0)
+        ends |= se & (self.absorb > 1e-12)  # a trap that (practically) never ends a walk is no exit
         adj = sp.csr_matrix((np.ones(int(ss.sum()), np.int8), (src[ss], dst[ss])), shape=(n, n))
         _, comp = csgraph.connected_components(adj, directed=False)
         live_comp = np.zeros(comp.max() + 1, bool)
         live_comp[comp[ends]] = True
-        live = se & live_comp[comp]
+        live = se & live_comp[comp] & (total > 0)
         keep = ss & live[src]
         stay = 1.0 - self.absorb
         p = np.zeros(n)

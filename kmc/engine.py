@@ -84,7 +84,7 @@ def initial_displacement(displacement, n_particles: int) -> np.ndarray:
 
 
 #: Channel kinds of the plating kernels (named in :mod:`kmc.plating`).
-N_CHANNEL_KINDS = 5
+N_CHANNEL_KINDS = 7
 
 
 def check_channels(n_sites, kind, rate, a, b, src_lo, src_hi, snk_lo, snk_hi, pool_metal,
@@ -112,10 +112,13 @@ def check_channels(n_sites, kind, rate, a, b, src_lo, src_hi, snk_lo, snk_hi, po
         raise ValueError("pool_metal, pool_se and pool_cum must have the same length")
     if np.any((kd < 0) | (kd >= N_CHANNEL_KINDS)):
         raise ValueError(f"channel kinds must lie in 0..{N_CHANNEL_KINDS - 1}")
-    site_ch = (kd == 3) & (r > 0)
-    res_ch = (kd == 4) & (r > 0)
-    for x in ints[:2]:
-        if np.any(site_ch & ((x < 0) | (x >= n_sites))) or np.any(res_ch & ((x < -2) | (x >= n_sites))):
+    site_ch = np.isin(kd, (3, 5)) & (r > 0)   # fracture, nucleation: a is a site
+    res_ch = np.isin(kd, (4, 6)) & (r > 0)    # creep, electron: sites or reservoirs
+    if np.any((kd == 5) & (r > 0) & ~np.isin(ints[1], (-1, -2))):
+        raise ValueError("a nucleation channel takes its quantum from a reservoir (b = -1 or -2)")
+    for i, x in enumerate(ints[:2]):
+        if np.any(site_ch & ((x < (0 if i == 0 else -2)) | (x >= n_sites))) or np.any(
+                res_ch & ((x < -2) | (x >= n_sites))):
             raise ValueError("fracture and creep channels need site ids (creep: or -1, -2)")
     if pm.size and (pm.min() < -2 or pm.max() >= n_sites or ps.min() < -1 or ps.max() >= n_sites):
         raise ValueError("pool entries must be site ids (metal: or -1, -2)")

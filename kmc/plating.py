@@ -56,6 +56,7 @@ import scipy.sparse.csgraph as csgraph
 from .config import PlatingDeck
 from .engine import REACHED_EVENTS, TOPOLOGY_CHANGED, compiled, plating_kernel
 from .errors import ConfigError, EngineConsistencyError, KmcError
+from .electrons import ElectronLeak, ElectronParameters, injection_rate
 from .field import (CLASS_A, CLASS_C, CLASS_FLOATING, CLASS_SHORT, ELECTRODE_A, ELECTRODE_C, FACE_A, FACE_C,
                     FieldError, FieldParameters, FieldSolver, label_clusters)
 from .microstructure import EDGE_GB, FEATURE_INCLUSION, LI, SE, VOID, build
@@ -65,8 +66,8 @@ from .units import FARADAY, GAS_CONSTANT
 log = logging.getLogger(__name__)
 
 #: Channel kinds of ``ext/_plating.pyx``.
-CH_PLATE_A, CH_PLATE_C, CH_LOOP, CH_FRACTURE, CH_CREEP = 0, 1, 2, 3, 4
-CHANNELS = ("plate_a", "plate_c", "loop", "fracture", "creep")
+CH_PLATE_A, CH_PLATE_C, CH_LOOP, CH_FRACTURE, CH_CREEP, CH_NUCLEATE, CH_ELECTRON = range(7)
+CHANNELS = ("plate_a", "plate_c", "loop", "fracture", "creep", "nucleate", "electron")
 #: What the kernel reports at a topology change (``last_change``, ext/_plating.pyx): a site
 #: filled, emptied, grew or cracked, a quantum crept, a full confined site had to block, an
 #: empty (cracked) site received its first quantum.
@@ -187,6 +188,13 @@ class PlatingSimulation:
             params = FieldParameters(**{**params.__dict__, "exchange_current_density": math.inf,
                                         "internal_exchange_current_density": math.inf})
         self.solver = FieldSolver(g, params, method=deck.run.field_solver)
+        self.electrons = None
+        if cfg.electron_leak:
+            self.electrons = ElectronLeak(g, ElectronParameters.calibrated(
+                self.material, self.thickness, trap_attempt_frequency=cfg.trap_attempt_frequency,
+                nucleation_attempt_frequency=cfg.nucleation_attempt_frequency,
+                nucleation_barrier=cfg.nucleation_barrier))
+        self.fluxes = None
         self.src, self.dst = g.sources, g.indices
         self.face = np.asarray(g.site_data["face"])
         self.axis = np.argmax(np.abs(g.edge_vectors), axis=1)
@@ -563,6 +571,22 @@ class PlatingSimulation:
                 for lst in (lo_s, hi_s, lo_k, hi_k):
                     lst.extend([0] * int(ok.sum()))
 
+        # electron leak: reduction of Li+ by trapped electrons, and at floating Li
+        if self.electrons is not None:
+            f = self._electron_fluxes()
+            res = ELECTRODE_C if self.current(self.kernel.time) >= 0 else ELECTRODE_A  # Li+ source
+            nuc = np.flatnonzero((f.nucleation > 0) & (phase == SE))
+            fl = np.flatnonzero((f.metal > 0) & (phase == LI))
+            fl = fl[kind[label[fl]] == CLASS_FLOATING]
+            for ch, a, b, r in ((CH_NUCLEATE, nuc, np.full(nuc.size, res), f.nucleation[nuc]),
+                                (CH_ELECTRON, np.full(fl.size, res), fl, f.metal[fl])):
+                kinds.extend([ch] * a.size)
+                rates.extend(r.tolist())
+                a_s.extend(a.tolist())
+                b_s.extend(b.tolist())
+                for lst in (lo_s, hi_s, lo_k, hi_k):
+                    lst.extend([0] * a.size)
+
         cat = (lambda x, dt: np.concatenate(x).astype(dt) if x else np.zeros(0, dt))
         self.kernel.set_channels(np.asarray(kinds, np.int8), np.asarray(rates, float),
                                  np.asarray(a_s, np.intp), np.asarray(b_s, np.intp),
@@ -570,6 +594,20 @@ class PlatingSimulation:
                                  np.asarray(lo_k, np.intp), np.asarray(hi_k, np.intp),
                                  cat(pool_m, np.intp), cat(pool_s, np.intp), cat(pool_c, float))
         self.profile["channels_s"] += wallclock.perf_counter() - start
+
+    def _electron_fluxes(self):
+        """Quasi-static electron traffic of the current field (:mod:`kmc.electrons`)."""
+        sol, phase = self.sol, self.phase
+        s = sol.interface_se
+        band_gap = np.asarray(self.graph.site_data["band_gap"], float)
+        rate = injection_rate(band_gap[s], sol.overpotential, self.electrons.params,
+                              self.h * self.h, self.quantum)
+        metal = phase == LI
+        potential = np.zeros(phase.size)
+        potential[metal] = sol.cluster_potential[sol.clusters.label[metal]]
+        self.fluxes = self.electrons.solve(phase, sol.phi, potential, sol.voltage,
+                                           np.bincount(s, rate, phase.size))
+        return self.fluxes
 
     def _cluster_extent(self, label, phase):
         """Extent [m] of every Li cluster along x, y, z in sites' worth (the crack length a of
@@ -736,6 +774,8 @@ class PlatingSimulation:
             "fractured_sites": int(self.kernel.event_counts[CH_FRACTURE]),
             "empty_crack_sites": int(((phase == VOID) & (self.converted | self.initial_inclusion)).sum()),
             "events": int(self.kernel.n_events),
+            "trapped_electrons": float(self.fluxes.trapped.sum()) if self.fluxes else 0.0,
+            "leakage_current": self.quantum * self.fluxes.exit_c if self.fluxes else 0.0,
             "field_solves": int(self.field_solves),
             "shorted": int(nx_short),
             "li_clusters": int(n_nx),

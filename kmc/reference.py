@@ -291,7 +291,7 @@ class ReferenceClusters:
 
 # channel kinds and topology codes of ext/_plating.pyx (named in kmc.plating)
 _SE, _LI, _VOID = 0, 1, 2
-_CH_FRACTURE, _CH_CREEP, _N_KINDS = 3, 4, 5
+_CH_FRACTURE, _CH_CREEP, _CH_NUCLEATE, _CH_ELECTRON, _N_KINDS = 3, 4, 5, 6, 7
 _RES_A, _RES_C = -1, -2
 _TOP_NONE, _TOP_FULL, _TOP_EMPTIED, _TOP_GROWN, _TOP_CREPT, _TOP_BLOCKED, _TOP_FIRST = range(7)
 
@@ -452,6 +452,14 @@ class ReferencePlating:
                 change = self._move(self.a[c], self.b[c], -1)
                 if change == _TOP_NONE:
                     change = _TOP_CREPT
+            elif k == _CH_NUCLEATE:
+                self._take(self.b[c])
+                self.phase[self.a[c]] = _LI
+                self.content[self.a[c]] = 1
+                self.last_site = self.a[c]
+                change = _TOP_GROWN
+            elif k == _CH_ELECTRON:
+                change = self._move(self.a[c], self.b[c], -1)
             else:
                 src = self._pick(self.src_lo[c], self.src_hi[c])
                 snk = self._pick(self.snk_lo[c], self.snk_hi[c])
