@@ -57,6 +57,10 @@ class FieldError(KmcError, RuntimeError):
     """The field solve failed: non-finite values or no convergence (numbers in the message)."""
 
 
+class OpenCircuitError(FieldError):
+    """No ionic path joins the electrodes (metal, voids and cracks sever the electrolyte)."""
+
+
 @dataclass(frozen=True)
 class FieldParameters:
     """Transport and kinetic parameters of the field solve (SI).
@@ -434,7 +438,7 @@ class FieldSolver:
         joins_c = np.zeros(comp.max() + 1, bool)
         joins_c[comp[se_of[kind_of == CLASS_C]]] = True
         if not np.any(joins_a & joins_c):
-            raise FieldError("no ionic path between the electrodes: the cell cannot carry current")
+            raise OpenCircuitError("no ionic path between the electrodes: the cell cannot carry current")
         anchored_comp = joins_a | joins_c
         unknown = np.zeros(n, bool)
         unknown[se] = True

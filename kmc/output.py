@@ -105,8 +105,8 @@ VARIABLES = {
     "quantum_charge": ("C", "charge quantum q = F h^3 / (n_q V_m)"),
     "cell_area": ("m2", "electrode area A_cell (2D: width x one site)"),
     "events_by_kind": ("1", "events fired per channel kind"),
-    "stop_reason": ("1", "why the run stopped: short, duration, protocol_end, max_events, wall_time, "
-                         "interrupted, field_error"),
+    "stop_reason": ("1", "why the run stopped: short, open_circuit, duration, protocol_end, max_events, "
+                         "wall_time, interrupted, field_error"),
     "seed": ("1", "master random seed of the run"),
     "end": ("1", "end of a grain pair"),
 }

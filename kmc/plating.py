@@ -58,7 +58,7 @@ from .engine import REACHED_EVENTS, TOPOLOGY_CHANGED, compiled, plating_kernel
 from .errors import ConfigError, EngineConsistencyError, KmcError
 from .electrons import ElectronLeak, ElectronParameters, injection_rate
 from .field import (CLASS_A, CLASS_C, CLASS_FLOATING, CLASS_SHORT, ELECTRODE_A, ELECTRODE_C, FACE_A, FACE_C,
-                    FieldError, FieldParameters, FieldSolver, label_clusters)
+                    FieldError, FieldParameters, FieldSolver, OpenCircuitError, label_clusters)
 from .microstructure import EDGE_GB, FEATURE_INCLUSION, LI, SE, VOID, build
 from .protocol import Constant, Cycling, Pulsed, Staircase
 from .units import FARADAY, GAS_CONSTANT
@@ -73,8 +73,8 @@ CHANNELS = ("plate_a", "plate_c", "loop", "fracture", "creep", "nucleate", "elec
 #: empty (cracked) site received its first quantum.
 TOP_FULL, TOP_EMPTIED, TOP_GROWN, TOP_CREPT, TOP_BLOCKED, TOP_FIRST = 1, 2, 3, 4, 5, 6
 #: Why a run stopped.
-STOP_REASONS = ("short", "duration", "protocol_end", "max_events", "wall_time", "interrupted",
-                "field_error")
+STOP_REASONS = ("short", "open_circuit", "duration", "protocol_end", "max_events", "wall_time",
+                "interrupted", "field_error")
 CHECKPOINT_VERSION = 1
 
 
@@ -322,7 +322,17 @@ class PlatingSimulation:
             self.profile["field_s"] += wallclock.perf_counter() - start
             return  # a quantum moved but nothing the field sees changed: same solution
         for _ in range(2):
-            sol = self.solver.solve(phase, current=I, pressure=p_field, blocked=self.blocked)
+            try:
+                sol = self.solver.solve(phase, current=I, pressure=p_field, blocked=self.blocked)
+            except FieldError:
+                if not self.blocked.any():
+                    raise
+                # blocked Li walls off the electrolyte: the confined Li yields (released)
+                # rather than stopping the cell; with nothing blocked the cell is truly cut
+                self.released |= self.blocked
+                self.blocked[:] = False
+                self.hold[:] = False
+                sol = self.solver.solve(phase, current=I, pressure=p_field, blocked=self.blocked)
             self.field_solves += 1
             judge = self.blocked & ~self.hold
             if not judge.any():
@@ -818,6 +828,10 @@ class PlatingSimulation:
                 if self.dirty:
                     try:
                         self._solve()
+                    except OpenCircuitError as exc:  # a physical end: the electrolyte is cut
+                        log.warning("t = %.6g s: %s", t, exc)
+                        self.stop_reason = "open_circuit"
+                        break
                     except FieldError as exc:
                         log.warning("field solve failed at t = %.6g s: %s", t, exc)
                         self.stop_reason = "field_error"
