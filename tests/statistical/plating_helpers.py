@@ -18,10 +18,14 @@ import math
 import multiprocessing
 import os
 from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
 
 import numpy as np
 import scipy.sparse as sp
 import scipy.sparse.linalg as spla
+
+#: the source checkout (decks in ROOT / "inputs")
+ROOT = Path(__file__).resolve().parents[2]
 
 
 # --------------------------------------------------------------------------------------
@@ -377,3 +381,15 @@ def run_parallel(fn, args, workers=None):
                 os.environ.pop(k, None)
             else:
                 os.environ[k] = v
+
+
+def run_deck_gb(text):
+    """Run a plating deck (TOML text) for :func:`run_parallel`; returns the stop reason, the
+    GB-site fraction of the shortest path and of the cell, and the GB fraction of all Li."""
+    from kmc.config import loads_deck
+    from kmc.plating import simulate
+
+    r = simulate(loads_deck(text))
+    return {"stop": r.stop_reason, "path_gb": float(r.scalars["short_path_gb_site_fraction"]),
+            "cell_gb": float(r.scalars["gb_site_fraction"]),
+            "li_gb": float(r.observations["gb_li_fraction"][-1])}
