@@ -225,19 +225,7 @@ class Microstructure:
 
     def pore_surface(self) -> np.ndarray:
         """Electrolyte sites with a pore (VOID) neighbour."""
-        void = self.phase == VOID
-        near = np.zeros(self.shape, dtype=bool)
-        for ax in range(3):
-            if self.shape[ax] == 1:
-                continue
-            for step in (1, -1):
-                shifted = np.roll(void, step, axis=ax)
-                if not self.periodic[ax]:
-                    edge = [slice(None)] * 3
-                    edge[ax] = 0 if step == 1 else -1
-                    shifted[tuple(edge)] = False
-                near |= shifted
-        return near & (self.phase == SE)
+        return adjacent(self.phase == VOID, self.periodic) & (self.phase == SE)
 
     def site_properties(self, material) -> dict:
         """Per-site material maps (lattice-shaped, SI) from a resolved material set.
@@ -299,6 +287,23 @@ class Microstructure:
             edge["fracture_toughness"] = np.where(relation == GB_ALONG, material.gb_fracture_toughness,
                                                   material.fracture_toughness)
         return g.with_data(site=site, edge=edge)
+
+
+def adjacent(mask: np.ndarray, periodic) -> np.ndarray:
+    """Sites of the lattice-shaped ``mask``'s grid that have a face neighbour in ``mask``
+    (across periodic boundaries only where ``periodic``; axes of one site have none)."""
+    near = np.zeros(mask.shape, dtype=bool)
+    for ax in range(mask.ndim):
+        if mask.shape[ax] == 1:
+            continue
+        for step in (1, -1):
+            shifted = np.roll(mask, step, axis=ax)
+            if not periodic[ax]:
+                edge = [slice(None)] * mask.ndim
+                edge[ax] = 0 if step == 1 else -1
+                shifted[tuple(edge)] = False
+            near |= shifted
+    return near
 
 
 def gb_edge_relation(graph: Graph, grain: np.ndarray) -> np.ndarray:
@@ -674,16 +679,7 @@ def add_inclusion(m: Microstructure, length: float, angle_deg: float, width: flo
     where = f"microstructure.inclusion (length {length:g} m, angle {angle_deg:g} deg)"
     if np.any(li & ((z[None, None, :] < h) | (z[None, None, :] > L - h))):
         raise ConfigError(f"{where}: touches an electrode; it must be isolated")
-    near = np.zeros_like(li)  # sites next to the inclusion (periodic along periodic axes)
-    for ax in range(3):
-        for shift in (-1, 1):
-            rolled = np.roll(li, shift, axis=ax)
-            if not m.periodic[ax]:
-                edge = [slice(None)] * 3
-                edge[ax] = 0 if shift == 1 else -1
-                rolled[tuple(edge)] = False
-            near |= rolled
-    if np.any(near & (m.phase == LI)):
+    if np.any(adjacent(li, m.periodic) & (m.phase == LI)):
         raise ConfigError(f"{where}: touches Li already in the cell (a flaw or contour); it "
                           "must be isolated")
     m.phase[li] = LI
