@@ -25,6 +25,8 @@ Channels (``kind``):
   metal holding one quantum (taken from reservoir ``b``, the Li+ source; items 4-6).
 * ``CH_ELECTRON`` - a leaked electron absorbed by floating Li at ``b`` reduces a Li+ there
   (one quantum from reservoir ``a``).
+* ``CH_DETACH`` / ``CH_HEAL`` - electrode-face site ``a`` loses / regains contact with its
+  electrode (a stripping void opens or heals, item 8); the caller keeps the contact map.
 
 Content is counted in quanta (0..n_q per site). A full sink site with a creep *relief* (Li
 anchored to an electrode, :meth:`PlatingKernel.set_relief`) passes the quantum on into that
@@ -59,7 +61,9 @@ cdef enum:
     CH_CREEP = 4
     CH_NUCLEATE = 5
     CH_ELECTRON = 6
-    N_KINDS = 7
+    CH_DETACH = 7
+    CH_HEAL = 8
+    N_KINDS = 9
     # reservoir ids in pools and creep channels (kmc.field.ELECTRODE_A / ELECTRODE_C)
     RES_A = -1
     RES_C = -2
@@ -75,6 +79,7 @@ cdef enum:
     TOP_CREPT = 4     # a quantum crept (pressures change)
     TOP_BLOCKED = 5   # a full confined site was asked to take a quantum: it must block
     TOP_FIRST = 6     # an empty metal site (a fresh crack) received its first quantum
+    TOP_CONTACT = 7   # an electrode-face site lost or regained contact (the caller flips it)
 
 
 cdef class PlatingKernel:
@@ -355,6 +360,9 @@ cdef class PlatingKernel:
                     change = TOP_GROWN
                 elif k == CH_ELECTRON:  # an electron reaching floating Li b reduces a Li+ there
                     change = self._move(self.a[c], self.b[c], -1)
+                elif k == CH_DETACH or k == CH_HEAL:  # contact of face site a (kept by the caller)
+                    self.last_site = self.a[c]
+                    change = TOP_CONTACT
                 else:
                     src = self._pick(self.src_lo[c], self.src_hi[c])
                     snk = self._pick(self.snk_lo[c], self.snk_hi[c])

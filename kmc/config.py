@@ -547,6 +547,17 @@ class PlatingConfig:
                                                 default=1e13, lo=0.0, lo_open=True)
     nucleation_barrier: float = param("nucleation barrier dG* at the bulk modulus (scaled by the "
                                       "local modulus)", unit="eV", default=1.0, lo=0.0, hi=10.0)
+    stripping_voids: bool = param("electrode-face sites detach where the stripping current "
+                                  "exceeds the resupply limit and heal under stack pressure "
+                                  "(MODEL.md 5.8)", default=False)
+    strip_limit: float = param("resupply-limited stripping current density at zero stack "
+                               "pressure, 298 K", unit="A/m^2", default=1.0, lo=0.0, lo_open=True)
+    strip_limit_per_pressure: float = param("rise of that limit with stack pressure",
+                                            unit="A/m^2/Pa", default=1.5e-6, lo=0.0)
+    void_attempt_frequency: float = param("nu_v in the detachment rate nu_v (j/j_strip - 1)",
+                                          unit="1/s", default=1.0, lo=0.0, lo_open=True)
+    heal_rate_per_pressure: float = param("healing rate of a detached site per unit stack "
+                                          "pressure", unit="1/(s*Pa)", default=1e-7, lo=0.0)
 
 
 @dataclass(frozen=True)

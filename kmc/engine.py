@@ -84,7 +84,7 @@ def initial_displacement(displacement, n_particles: int) -> np.ndarray:
 
 
 #: Channel kinds of the plating kernels (named in :mod:`kmc.plating`).
-N_CHANNEL_KINDS = 7
+N_CHANNEL_KINDS = 9
 
 
 def check_channels(n_sites, kind, rate, a, b, src_lo, src_hi, snk_lo, snk_hi, pool_metal,
@@ -112,7 +112,7 @@ def check_channels(n_sites, kind, rate, a, b, src_lo, src_hi, snk_lo, snk_hi, po
         raise ValueError("pool_metal, pool_se and pool_cum must have the same length")
     if np.any((kd < 0) | (kd >= N_CHANNEL_KINDS)):
         raise ValueError(f"channel kinds must lie in 0..{N_CHANNEL_KINDS - 1}")
-    site_ch = np.isin(kd, (3, 5)) & (r > 0)   # fracture, nucleation: a is a site
+    site_ch = np.isin(kd, (3, 5, 7, 8)) & (r > 0)  # fracture, nucleation, contact: a is a site
     res_ch = np.isin(kd, (4, 6)) & (r > 0)    # creep, electron: sites or reservoirs
     if np.any((kd == 5) & (r > 0) & ~np.isin(ints[1], (-1, -2))):
         raise ValueError("a nucleation channel takes its quantum from a reservoir (b = -1 or -2)")

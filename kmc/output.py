@@ -86,6 +86,8 @@ VARIABLES = {
     "fractured_sites": ("1", "cumulative number of electrolyte sites cracked"),
     "empty_crack_sites": ("1", "empty (void) crack sites left by Li"),
     "field_solves": ("1", "cumulative number of ionic field solves"),
+    "contact_fraction_a": ("1", "fraction of the z = 0 electrode face in contact (stripping voids lost)"),
+    "contact_fraction_c": ("1", "fraction of the z = L electrode face in contact (stripping voids lost)"),
     "trapped_electrons": ("1", "electrons trapped in the electrolyte (quasi-static, packets of charge q)"),
     "leakage_current": ("A", "electronic current leaking through the electrolyte into the electrode at z = L"),
     "shorted": ("1", "1 if networkx finds a Li path between the electrodes"),

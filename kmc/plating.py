@@ -66,12 +66,15 @@ from .units import FARADAY, GAS_CONSTANT
 log = logging.getLogger(__name__)
 
 #: Channel kinds of ``ext/_plating.pyx``.
-CH_PLATE_A, CH_PLATE_C, CH_LOOP, CH_FRACTURE, CH_CREEP, CH_NUCLEATE, CH_ELECTRON = range(7)
-CHANNELS = ("plate_a", "plate_c", "loop", "fracture", "creep", "nucleate", "electron")
+(CH_PLATE_A, CH_PLATE_C, CH_LOOP, CH_FRACTURE, CH_CREEP, CH_NUCLEATE, CH_ELECTRON, CH_DETACH,
+ CH_HEAL) = range(9)
+CHANNELS = ("plate_a", "plate_c", "loop", "fracture", "creep", "nucleate", "electron", "detach",
+            "heal")
 #: What the kernel reports at a topology change (``last_change``, ext/_plating.pyx): a site
 #: filled, emptied, grew or cracked, a quantum crept, a full confined site had to block, an
-#: empty (cracked) site received its first quantum.
-TOP_FULL, TOP_EMPTIED, TOP_GROWN, TOP_CREPT, TOP_BLOCKED, TOP_FIRST = 1, 2, 3, 4, 5, 6
+#: empty (cracked) site received its first quantum, an electrode-face site lost or regained
+#: contact.
+TOP_FULL, TOP_EMPTIED, TOP_GROWN, TOP_CREPT, TOP_BLOCKED, TOP_FIRST, TOP_CONTACT = range(1, 8)
 #: Why a run stopped.
 STOP_REASONS = ("short", "open_circuit", "duration", "protocol_end", "max_events", "wall_time",
                 "interrupted", "field_error")
@@ -216,6 +219,7 @@ class PlatingSimulation:
         self.relieved = np.zeros(g.n_sites, bool)  # full, anchored, creep carries its deposits
         self.released = np.zeros(g.n_sites, bool)  # full but would dissolve: left active
         self.hold = np.zeros(g.n_sites, bool)
+        self.contact = np.ones(g.n_sites, bool)  # electrode-face sites touching their electrode
         self.pressure = np.zeros(g.n_sites)
         self.clusters = self._new_clusters(phase)
         if self.clusters.shorted():
@@ -317,13 +321,14 @@ class PlatingSimulation:
             self.hold &= self.blocked
         p_field = self._anchored_pressure(phase, content, clusters)
         I = self.current(self.kernel.time)
-        inputs = (phase, self.blocked, p_field, I)
+        inputs = (phase, self.blocked, p_field, I, self.contact)
         if self.sol is not None and all(np.array_equal(x, y) for x, y in zip(inputs, self._inputs)):
             self.profile["field_s"] += wallclock.perf_counter() - start
             return  # a quantum moved but nothing the field sees changed: same solution
         for _ in range(2):
             try:
-                sol = self.solver.solve(phase, current=I, pressure=p_field, blocked=self.blocked)
+                sol = self.solver.solve(phase, current=I, pressure=p_field, blocked=self.blocked,
+                                        contact=self.contact)
             except FieldError:
                 if not self.blocked.any():
                     raise
@@ -332,7 +337,8 @@ class PlatingSimulation:
                 self.released |= self.blocked
                 self.blocked[:] = False
                 self.hold[:] = False
-                sol = self.solver.solve(phase, current=I, pressure=p_field, blocked=self.blocked)
+                sol = self.solver.solve(phase, current=I, pressure=p_field, blocked=self.blocked,
+                                        contact=self.contact)
             self.field_solves += 1
             judge = self.blocked & ~self.hold
             if not judge.any():
@@ -352,7 +358,7 @@ class PlatingSimulation:
             self.relieved |= relieve
             self.blocked &= ~(release | relieve)
         self.sol, self.p_field = sol, p_field
-        self._inputs = (phase.copy(), self.blocked.copy(), p_field, I)
+        self._inputs = (phase.copy(), self.blocked.copy(), p_field, I, self.contact.copy())
         self.profile["field_s"] += wallclock.perf_counter() - start
 
     def _protocol_change(self):
@@ -597,13 +603,43 @@ class PlatingSimulation:
                 for lst in (lo_s, hi_s, lo_k, hi_k):
                     lst.extend([0] * a.size)
 
+        # stripping voids (MODEL.md 5.8) on electrolyte face sites
+        if cfg.stripping_voids:
+            for ch, sites, r in self._contact_channels(sol, phase):
+                kinds.extend([ch] * sites.size)
+                rates.extend(r.tolist())
+                a_s.extend(sites.tolist())
+                b_s.extend([-1] * sites.size)
+                for lst in (lo_s, hi_s, lo_k, hi_k):
+                    lst.extend([0] * sites.size)
+
         cat = (lambda x, dt: np.concatenate(x).astype(dt) if x else np.zeros(0, dt))
-        self.kernel.set_channels(np.asarray(kinds, np.int8), np.asarray(rates, float),
+        self._kinds = np.asarray(kinds, np.int8)
+        self.kernel.set_channels(self._kinds, np.asarray(rates, float),
                                  np.asarray(a_s, np.intp), np.asarray(b_s, np.intp),
                                  np.asarray(lo_s, np.intp), np.asarray(hi_s, np.intp),
                                  np.asarray(lo_k, np.intp), np.asarray(hi_k, np.intp),
                                  cat(pool_m, np.intp), cat(pool_s, np.intp), cat(pool_c, float))
         self.profile["channels_s"] += wallclock.perf_counter() - start
+
+    def _contact_channels(self, sol, phase):
+        """Detachment and healing of electrolyte face sites (MODEL.md 5.8): a site in contact
+        detaches at nu_v (j / j_strip - 1) where its local stripping current density j
+        (reservoir interface current over the face area) exceeds the resupply limit
+        j_strip = (j0 + dj/dP P_stack) exp(-Q/R (1/T - 1/T_ref)) (creep resupplies the
+        interface: Li creep's activation energy Q); a detached site heals at k_h P_stack."""
+        cfg, cond = self.deck.plating, self.deck.conditions
+        a_f = self.h * self.h
+        arr = math.exp(-self.li.creep_activation_energy / GAS_CONSTANT
+                       * (1.0 / cond.temperature - 1.0 / self.li.reference_temperature))
+        j_strip = (cfg.strip_limit + cfg.strip_limit_per_pressure * cond.stack_pressure) * arr
+        res = sol.interface_metal < 0
+        s, j = sol.interface_se[res], -sol.interface_current[res] / a_f
+        over = j > j_strip
+        detach = (s[over], cfg.void_attempt_frequency * (j[over] / j_strip - 1.0))
+        lost = np.flatnonzero(~self.contact & (self.face != 0) & (phase == SE))
+        heal = (lost, np.full(lost.size, cfg.heal_rate_per_pressure * cond.stack_pressure))
+        return [(CH_DETACH, *detach), (CH_HEAL, *heal)] if heal[1].any() else [(CH_DETACH, *detach)]
 
     def _electron_fluxes(self):
         """Quasi-static electron traffic of the current field (:mod:`kmc.electrons`)."""
@@ -670,6 +706,8 @@ class PlatingSimulation:
         self.phase = new
         if self.deck.plating.creep and self.deck.plating.confinement:
             self._relax_free_volume()
+        if k.last_change == TOP_CONTACT:
+            self.contact[k.last_site] = self._kinds[k.last_channel] == CH_HEAL
         if k.last_change == TOP_BLOCKED:  # a released site was asked to plate after all
             self.released[k.last_site] = False
             self.hold[k.last_site] = True
@@ -784,6 +822,8 @@ class PlatingSimulation:
             "fractured_sites": int(self.kernel.event_counts[CH_FRACTURE]),
             "empty_crack_sites": int(((phase == VOID) & (self.converted | self.initial_inclusion)).sum()),
             "events": int(self.kernel.n_events),
+            "contact_fraction_a": float(self.contact[self.face == FACE_A].mean()),
+            "contact_fraction_c": float(self.contact[self.face == FACE_C].mean()),
             "trapped_electrons": float(self.fluxes.trapped.sum()) if self.fluxes else 0.0,
             "leakage_current": self.quantum * self.fluxes.exit_c if self.fluxes else 0.0,
             "field_solves": int(self.field_solves),
@@ -929,7 +969,7 @@ class PlatingSimulation:
 
     # --- checkpoints ---------------------------------------------------------------------------
 
-    _STATE = ("phase", "converted", "blocked", "relieved", "released", "hold", "pressure", "sol", "p_field",
+    _STATE = ("phase", "converted", "blocked", "relieved", "released", "hold", "contact", "pressure", "sol", "p_field",
               "_inputs", "dirty",
               "next_obs", "records", "snaps", "short", "t_short",
               "charge_at_short", "crack_span_time", "field_solves", "epochs")

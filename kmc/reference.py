@@ -291,9 +291,9 @@ class ReferenceClusters:
 
 # channel kinds and topology codes of ext/_plating.pyx (named in kmc.plating)
 _SE, _LI, _VOID = 0, 1, 2
-_CH_FRACTURE, _CH_CREEP, _CH_NUCLEATE, _CH_ELECTRON, _N_KINDS = 3, 4, 5, 6, 7
+_CH_FRACTURE, _CH_CREEP, _CH_NUCLEATE, _CH_ELECTRON, _CH_DETACH, _CH_HEAL, _N_KINDS = range(3, 10)
 _RES_A, _RES_C = -1, -2
-_TOP_NONE, _TOP_FULL, _TOP_EMPTIED, _TOP_GROWN, _TOP_CREPT, _TOP_BLOCKED, _TOP_FIRST = range(7)
+_TOP_NONE, _TOP_FULL, _TOP_EMPTIED, _TOP_GROWN, _TOP_CREPT, _TOP_BLOCKED, _TOP_FIRST, _TOP_CONTACT = range(8)
 
 
 class ReferencePlating:
@@ -460,6 +460,9 @@ class ReferencePlating:
                 change = _TOP_GROWN
             elif k == _CH_ELECTRON:
                 change = self._move(self.a[c], self.b[c], -1)
+            elif k in (_CH_DETACH, _CH_HEAL):
+                self.last_site = self.a[c]
+                change = _TOP_CONTACT
             else:
                 src = self._pick(self.src_lo[c], self.src_hi[c])
                 snk = self._pick(self.snk_lo[c], self.snk_hi[c])

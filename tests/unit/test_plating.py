@@ -392,3 +392,47 @@ def test_electron_leak_nucleates_floating_li_only_at_grain_boundaries():
     total = obs["li_quanta"] + obs["reservoir_a"] + obs["reservoir_c"]
     assert np.all(total == total[0])
     assert obs["leakage_current"][-1] > res_off.observations["leakage_current"][-1]
+
+
+VOIDS = """
+model = "plating"
+[cell]
+thickness = "10 um"
+width = "10 um"
+[microstructure]
+kind = "single_crystal"
+[material]
+name = "llzo_single_crystal"
+[conditions]
+stack_pressure = "{p} MPa"
+[protocol]
+current_density = "1 mA/cm^2"
+[plating]
+stripping_voids = true
+[run]
+duration = "20 s"
+observations = 11
+seed = 1
+"""
+
+
+def test_stripping_voids_open_without_stack_pressure_and_not_with_it():
+    """MODEL.md 5.8: stripping at 1 mA/cm^2 from the electrode at z = L exceeds the resupply
+    limit at 0 MPa (0.1 mA/cm^2): its face detaches, current crowds onto the remaining
+    contact (the voltage rises) until no contact is left (open circuit); the plating
+    electrode keeps full contact. At 10 MPa the limit (2.35 mA/cm^2) is not reached and
+    nothing detaches. At 1 MPa and 0.3 mA/cm^2 voids open and some heal under the stack
+    pressure."""
+    bare = simulate(loads_deck(VOIDS.format(p=0)))
+    obs = bare.observations
+    assert bare.stop_reason == "open_circuit"
+    assert obs["contact_fraction_c"][-1] < obs["contact_fraction_c"][0] == 1.0
+    assert np.all(obs["contact_fraction_a"] == 1.0)
+    assert obs["voltage"][-1] > obs["voltage"][0]
+    pressed = simulate(loads_deck(VOIDS.format(p=10)))
+    assert pressed.stop_reason == "duration"
+    assert np.all(pressed.observations["contact_fraction_c"] == 1.0)
+    assert pressed.scalars["events_by_kind"][7] == 0
+    mild = simulate(loads_deck(VOIDS.format(p=1).replace('"1 mA/cm^2"', '"0.3 mA/cm^2"')
+                               .replace('"20 s"', '"60 s"')))
+    assert mild.scalars["events_by_kind"][7] > 0 and mild.scalars["events_by_kind"][8] > 0
