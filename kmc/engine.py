@@ -83,8 +83,21 @@ def initial_displacement(displacement, n_particles: int) -> np.ndarray:
     return d
 
 
-#: Channel kinds of the plating kernels (named in :mod:`kmc.plating`).
-N_CHANNEL_KINDS = 9
+#: Channel kinds of the plating kernels (the ``cdef enum`` of ``ext/_plating.pyx`` mirrors
+#: these; the twin tests compare the two kernels event by event).
+(CH_PLATE_A, CH_PLATE_C, CH_LOOP, CH_FRACTURE, CH_CREEP, CH_NUCLEATE, CH_ELECTRON, CH_DETACH,
+ CH_HEAL) = range(9)
+CHANNELS = ("plate_a", "plate_c", "loop", "fracture", "creep", "nucleate", "electron", "detach",
+            "heal")
+N_CHANNEL_KINDS = len(CHANNELS)
+#: What a plating kernel reports at a topology change (``last_change``): nothing, a site
+#: filled, emptied, grew or cracked, a quantum crept, a full confined site had to block, an
+#: empty (cracked) site received its first quantum, an electrode-face site lost or regained
+#: contact.
+(TOP_NONE, TOP_FULL, TOP_EMPTIED, TOP_GROWN, TOP_CREPT, TOP_BLOCKED, TOP_FIRST,
+ TOP_CONTACT) = range(8)
+#: Electrode reservoirs in pools and channels (kmc.field.ELECTRODE_A / ELECTRODE_C).
+RES_A, RES_C = -1, -2
 
 
 def check_channels(n_sites, kind, rate, a, b, src_lo, src_hi, snk_lo, snk_hi, pool_metal,
@@ -112,19 +125,19 @@ def check_channels(n_sites, kind, rate, a, b, src_lo, src_hi, snk_lo, snk_hi, po
         raise ValueError("pool_metal, pool_se and pool_cum must have the same length")
     if np.any((kd < 0) | (kd >= N_CHANNEL_KINDS)):
         raise ValueError(f"channel kinds must lie in 0..{N_CHANNEL_KINDS - 1}")
-    site_ch = np.isin(kd, (3, 5, 7, 8)) & (r > 0)  # fracture, nucleation, contact: a is a site
-    res_ch = np.isin(kd, (4, 6)) & (r > 0)    # creep, electron: sites or reservoirs
-    if np.any((kd == 5) & (r > 0) & ~np.isin(ints[1], (-1, -2))):
+    site_ch = np.isin(kd, (CH_FRACTURE, CH_NUCLEATE, CH_DETACH, CH_HEAL)) & (r > 0)  # a: a site
+    res_ch = np.isin(kd, (CH_CREEP, CH_ELECTRON)) & (r > 0)  # sites or reservoirs
+    if np.any((kd == CH_NUCLEATE) & (r > 0) & ~np.isin(ints[1], (RES_A, RES_C))):
         raise ValueError("a nucleation channel takes its quantum from a reservoir (b = -1 or -2)")
     for i, x in enumerate(ints[:2]):
-        if np.any(site_ch & ((x < (0 if i == 0 else -2)) | (x >= n_sites))) or np.any(
-                res_ch & ((x < -2) | (x >= n_sites))):
+        if np.any(site_ch & ((x < (0 if i == 0 else RES_C)) | (x >= n_sites))) or np.any(
+                res_ch & ((x < RES_C) | (x >= n_sites))):
             raise ValueError("fracture and creep channels need site ids (creep: or -1, -2)")
-    if pm.size and (pm.min() < -2 or pm.max() >= n_sites or ps.min() < -1 or ps.max() >= n_sites):
+    if pm.size and (pm.min() < RES_C or pm.max() >= n_sites or ps.min() < -1 or ps.max() >= n_sites):
         raise ValueError("pool entries must be site ids (metal: or -1, -2)")
     if pc.size and not np.all(np.isfinite(pc)):
         raise ValueError("pool_cum must be finite")
-    transfer = (kd <= 2) & (r > 0)
+    transfer = (kd <= CH_LOOP) & (r > 0)
     for lo, hi in ((ints[2], ints[3]), (ints[4], ints[5])):
         if np.any(transfer & ((lo < 0) | (hi <= lo) | (hi > pc.size))):
             raise ValueError("a transfer channel of positive rate needs non-empty pool segments")

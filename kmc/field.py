@@ -40,6 +40,7 @@ import scipy.sparse as sp
 import scipy.sparse.csgraph as csgraph
 import scipy.sparse.linalg as spla
 
+from .engine import RES_A, RES_C
 from .errors import KmcError
 from .graph import Graph
 from .microstructure import GB_ALONG, GB_CROSSING, LI, SE, gb_edge_relation
@@ -50,7 +51,7 @@ FACE_NONE, FACE_A, FACE_C = 0, 1, 2
 #: Cluster classes.
 CLASS_A, CLASS_C, CLASS_FLOATING, CLASS_SHORT = 0, 1, 2, 3
 #: ``metal`` entry of an interface edge that belongs to an electrode reservoir face.
-ELECTRODE_A, ELECTRODE_C = -1, -2
+ELECTRODE_A, ELECTRODE_C = RES_A, RES_C  # the reservoir ids of the plating kernels
 
 
 class FieldError(KmcError, RuntimeError):

@@ -223,7 +223,7 @@ def plating_dataset(result) -> xr.Dataset:
     """Dataset of a :class:`kmc.plating.PlatingResult`: time series, depth profile,
     snapshots, static maps and scalars (MODEL.md section 8), CF units on every variable and the
     resolved deck and material in the attributes. Data variables depend only on deck and seed."""
-    from .plating import CHANNELS
+    from .engine import CHANNELS
 
     g, micro, obs = result.graph, result.micro, result.observations
     h = micro.spacing

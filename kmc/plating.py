@@ -54,7 +54,9 @@ import scipy.sparse as sp
 import scipy.sparse.csgraph as csgraph
 
 from .config import PlatingDeck
-from .engine import REACHED_EVENTS, TOPOLOGY_CHANGED, compiled, plating_kernel
+from .engine import (CH_CREEP, CH_DETACH, CH_ELECTRON, CH_FRACTURE, CH_HEAL, CH_LOOP, CH_NUCLEATE,
+                     CH_PLATE_A, CH_PLATE_C, REACHED_EVENTS, TOP_BLOCKED, TOP_CONTACT,
+                     TOPOLOGY_CHANGED, compiled, plating_kernel)
 from .errors import ConfigError, EngineConsistencyError, KmcError
 from .electrons import ElectronLeak, ElectronParameters, injection_rate
 from .field import (CLASS_A, CLASS_C, CLASS_FLOATING, CLASS_SHORT, ELECTRODE_A, ELECTRODE_C, FACE_A, FACE_C,
@@ -65,16 +67,6 @@ from .units import FARADAY, GAS_CONSTANT
 
 log = logging.getLogger(__name__)
 
-#: Channel kinds of ``ext/_plating.pyx``.
-(CH_PLATE_A, CH_PLATE_C, CH_LOOP, CH_FRACTURE, CH_CREEP, CH_NUCLEATE, CH_ELECTRON, CH_DETACH,
- CH_HEAL) = range(9)
-CHANNELS = ("plate_a", "plate_c", "loop", "fracture", "creep", "nucleate", "electron", "detach",
-            "heal")
-#: What the kernel reports at a topology change (``last_change``, ext/_plating.pyx): a site
-#: filled, emptied, grew or cracked, a quantum crept, a full confined site had to block, an
-#: empty (cracked) site received its first quantum, an electrode-face site lost or regained
-#: contact.
-TOP_FULL, TOP_EMPTIED, TOP_GROWN, TOP_CREPT, TOP_BLOCKED, TOP_FIRST, TOP_CONTACT = range(1, 8)
 #: Why a run stopped.
 STOP_REASONS = ("short", "open_circuit", "duration", "protocol_end", "max_events", "wall_time",
                 "interrupted", "field_error")
@@ -438,22 +430,23 @@ class PlatingSimulation:
         return True
 
     def _reservoir_distance(self, phase):
-        """Number of Li sites from each Li site to its electrode reservoir, through Li
-        (multi-source breadth-first search from the face sites; -1 if not anchored)."""
+        """Number of Li sites from each Li site to its electrode reservoir, through Li (1 on
+        the face sites; -1 if not anchored): unweighted shortest paths from one virtual node
+        joined to every Li face site. Kept until the phases change (_solve and _install of an
+        epoch both ask)."""
+        cached = getattr(self, "_distance", None)
+        if cached is not None and np.array_equal(cached[0], phase):
+            return cached[1]
+        n = phase.size
         metal = phase == LI
-        dist = np.full(phase.size, -1, np.intp)
-        frontier = np.flatnonzero(metal & (self.face != 0))
-        dist[frontier] = 1
         keep = metal[self.src] & metal[self.dst]
-        src, dst = self.src[keep], self.dst[keep]
-        step = 1
-        while frontier.size:
-            step += 1
-            on = np.zeros(phase.size, bool)
-            on[frontier] = True
-            nxt = np.unique(dst[on[src] & (dist[dst] < 0)])
-            dist[nxt] = step
-            frontier = nxt
+        face = np.flatnonzero(metal & (self.face != 0))
+        rows = np.concatenate([self.src[keep], np.full(face.size, n)])
+        cols = np.concatenate([self.dst[keep], face])
+        adj = sp.csr_matrix((np.ones(rows.size), (rows, cols)), shape=(n + 1, n + 1))
+        d = csgraph.shortest_path(adj, directed=False, unweighted=True, indices=n)[:n]
+        dist = np.where(np.isfinite(d), d, -1).astype(np.intp)
+        self._distance = (phase.copy(), dist)
         return dist
 
     def _install(self):
@@ -482,8 +475,13 @@ class PlatingSimulation:
             pressure[self.blocked] = np.maximum(p_ed[self.blocked], pressure[self.blocked])
         self.pressure = pressure
 
-        kinds, rates, a_s, b_s = [], [], [], []
-        lo_s, hi_s, lo_k, hi_k = [], [], [], []
+        blocks = []  # (kind, rate, a, b, src_lo, src_hi, snk_lo, snk_hi) arrays, in channel order
+
+        def add(ch, rate, a=-1, b=-1, segments=(0, 0, 0, 0)):
+            rate = np.atleast_1d(np.asarray(rate, float))
+            ids = [np.broadcast_to(np.asarray(x, np.intp), rate.shape) for x in (a, b, *segments)]
+            blocks.append((np.full(rate.size, ch, np.int8), rate, *ids))
+
         pool_m, pool_s, pool_c = [], [], []
 
         # Faradaic transfers: conductor 0 = A side, 1 = C side, 2 + k = floating cluster k
@@ -506,8 +504,7 @@ class PlatingSimulation:
             c_sorted = cond[idx]
             cuts = np.flatnonzero(np.diff(c_sorted)) + 1
             for part in np.split(idx, cuts):
-                w = np.abs(I_if[part])
-                cum = np.cumsum(w)
+                cum = np.cumsum(np.abs(I_if[part]))
                 pool_m.append(m_if[part])
                 pool_s.append(s_if[part])
                 pool_c.append(cum)
@@ -516,16 +513,8 @@ class PlatingSimulation:
 
         def transfer(ch, src_cond, snk_cond, rate):
             so, sk = segments.get((src_cond, False)), segments.get((snk_cond, True))
-            if so is None or sk is None or not rate > 0:
-                return
-            kinds.append(ch)
-            rates.append(rate)
-            a_s.append(-1)
-            b_s.append(-1)
-            lo_s.append(so[0])
-            hi_s.append(so[1])
-            lo_k.append(sk[0])
-            hi_k.append(sk[1])
+            if so is not None and sk is not None and rate > 0:
+                add(ch, rate, segments=(so[0], so[1], sk[0], sk[1]))
 
         # net plating current of conductor c [A]: I into A's side, -I into C's, 0 if floating
         I_a = sol.current
@@ -555,12 +544,7 @@ class PlatingSimulation:
             k_i = cfg.geometry_factor * (pressure[m] - self.normal_stress[e]) * np.sqrt(np.pi * a)
             ratio = k_i / self.toughness[e]
             go = ratio >= 1.0
-            kinds.extend([CH_FRACTURE] * int(go.sum()))
-            rates.extend((cfg.fracture_attempt_frequency * (ratio[go] - 1.0)).tolist())
-            a_s.extend(s[go].tolist())
-            b_s.extend(m[go].tolist())
-            for lst in (lo_s, hi_s, lo_k, hi_k):
-                lst.extend([0] * int(go.sum()))
+            add(CH_FRACTURE, cfg.fracture_attempt_frequency * (ratio[go] - 1.0), s[go], m[go])
 
         # creep: full pressurised sites -> non-full Li neighbours; reservoirs -> face sites
         # (creep from anchored full Li into the reservoirs is the quasi-static relief above)
@@ -580,12 +564,7 @@ class PlatingSimulation:
             for frm, to, dp in pairs:
                 r = creep_rate(dp, self.li, T, self.n_q)
                 ok = r > 0
-                kinds.extend([CH_CREEP] * int(ok.sum()))
-                rates.extend(r[ok].tolist())
-                a_s.extend(np.asarray(frm)[ok].tolist())
-                b_s.extend(np.asarray(to)[ok].tolist())
-                for lst in (lo_s, hi_s, lo_k, hi_k):
-                    lst.extend([0] * int(ok.sum()))
+                add(CH_CREEP, r[ok], np.asarray(frm)[ok], np.asarray(to)[ok])
 
         # electron leak: reduction of Li+ by trapped electrons, and at floating Li
         if self.electrons is not None:
@@ -594,32 +573,19 @@ class PlatingSimulation:
             nuc = np.flatnonzero((f.nucleation > 0) & (phase == SE))
             fl = np.flatnonzero((f.metal > 0) & (phase == LI))
             fl = fl[kind[label[fl]] == CLASS_FLOATING]
-            for ch, a, b, r in ((CH_NUCLEATE, nuc, np.full(nuc.size, res), f.nucleation[nuc]),
-                                (CH_ELECTRON, np.full(fl.size, res), fl, f.metal[fl])):
-                kinds.extend([ch] * a.size)
-                rates.extend(r.tolist())
-                a_s.extend(a.tolist())
-                b_s.extend(b.tolist())
-                for lst in (lo_s, hi_s, lo_k, hi_k):
-                    lst.extend([0] * a.size)
+            add(CH_NUCLEATE, f.nucleation[nuc], nuc, res)
+            add(CH_ELECTRON, f.metal[fl], res, fl)
 
         # stripping voids (MODEL.md 5.8) on electrolyte face sites
         if cfg.stripping_voids:
             for ch, sites, r in self._contact_channels(sol, phase):
-                kinds.extend([ch] * sites.size)
-                rates.extend(r.tolist())
-                a_s.extend(sites.tolist())
-                b_s.extend([-1] * sites.size)
-                for lst in (lo_s, hi_s, lo_k, hi_k):
-                    lst.extend([0] * sites.size)
+                add(ch, r, sites)
 
+        cols = [np.concatenate(c) for c in zip(*blocks)] if blocks else (
+            [np.zeros(0, np.int8), np.zeros(0)] + [np.zeros(0, np.intp)] * 6)
         cat = (lambda x, dt: np.concatenate(x).astype(dt) if x else np.zeros(0, dt))
-        self._kinds = np.asarray(kinds, np.int8)
-        self.kernel.set_channels(self._kinds, np.asarray(rates, float),
-                                 np.asarray(a_s, np.intp), np.asarray(b_s, np.intp),
-                                 np.asarray(lo_s, np.intp), np.asarray(hi_s, np.intp),
-                                 np.asarray(lo_k, np.intp), np.asarray(hi_k, np.intp),
-                                 cat(pool_m, np.intp), cat(pool_s, np.intp), cat(pool_c, float))
+        self._kinds = cols[0]
+        self.kernel.set_channels(*cols, cat(pool_m, np.intp), cat(pool_s, np.intp), cat(pool_c, float))
         self.profile["channels_s"] += wallclock.perf_counter() - start
 
     def _contact_channels(self, sol, phase):

@@ -11,8 +11,10 @@ import math
 
 import numpy as np
 
-from .engine import (DEBUG_MISMATCH, REACHED_EVENTS, REACHED_TIME, TOPOLOGY_CHANGED,
-                     check_channels, initial_displacement,
+from .engine import (CH_CREEP, CH_DETACH, CH_ELECTRON, CH_FRACTURE, CH_HEAL, CH_NUCLEATE,
+                     DEBUG_MISMATCH, N_CHANNEL_KINDS, REACHED_EVENTS, REACHED_TIME, RES_A, RES_C,
+                     TOP_BLOCKED, TOP_CONTACT, TOP_CREPT, TOP_EMPTIED, TOP_FIRST, TOP_FULL,
+                     TOP_GROWN, TOP_NONE, TOPOLOGY_CHANGED, check_channels, initial_displacement,
                      initial_particle_sites, validate_csr)
 
 
@@ -289,11 +291,8 @@ class ReferenceClusters:
                    for s in range(self.n_sites))
 
 
-# channel kinds and topology codes of ext/_plating.pyx (named in kmc.plating)
+# site phases (kmc.microstructure; not imported: this module stays free of the model layers)
 _SE, _LI, _VOID = 0, 1, 2
-_CH_FRACTURE, _CH_CREEP, _CH_NUCLEATE, _CH_ELECTRON, _CH_DETACH, _CH_HEAL, _N_KINDS = range(3, 10)
-_RES_A, _RES_C = -1, -2
-_TOP_NONE, _TOP_FULL, _TOP_EMPTIED, _TOP_GROWN, _TOP_CREPT, _TOP_BLOCKED, _TOP_FIRST, _TOP_CONTACT = range(8)
 
 
 class ReferencePlating:
@@ -318,8 +317,8 @@ class ReferencePlating:
         self.gen = np.random.Generator(bit_generator)
         self.time, self.n_events = 0.0, 0
         self.reservoir_a = self.reservoir_c = 0
-        self.counts = [0] * _N_KINDS
-        self.last_change, self.last_site, self.last_channel = _TOP_NONE, -1, -1
+        self.counts = [0] * N_CHANNEL_KINDS
+        self.last_change, self.last_site, self.last_channel = TOP_NONE, -1, -1
         self.set_channels([], [], [], [], [], [], [], [], [], [], [])
 
     def set_channels(self, kind, rate, a, b, src_lo, src_hi, snk_lo, snk_hi, pool_metal, pool_se, pool_cum):
@@ -340,7 +339,7 @@ class ReferencePlating:
 
     def set_relief(self, relief):
         r = [int(x) for x in np.asarray(relief, dtype=np.int8)]
-        if len(r) != self.n_sites or any(x not in (0, _RES_A, _RES_C) for x in r):
+        if len(r) != self.n_sites or any(x not in (0, RES_A, RES_C) for x in r):
             raise ValueError(f"relief must hold {self.n_sites} values in 0, -1, -2")
         self.relief = r
 
@@ -358,58 +357,58 @@ class ReferencePlating:
         return lo
 
     def _take(self, m):
-        if m == _RES_A:
+        if m == RES_A:
             self.reservoir_a -= 1
-            return _TOP_NONE
-        if m == _RES_C:
+            return TOP_NONE
+        if m == RES_C:
             self.reservoir_c -= 1
-            return _TOP_NONE
+            return TOP_NONE
         self.content[m] -= 1
         if self.content[m] == 0:
             self.phase[m] = _VOID
             self.last_site = m
-            return _TOP_EMPTIED
-        return _TOP_NONE
+            return TOP_EMPTIED
+        return TOP_NONE
 
     def _give(self, m, s):
-        if m == _RES_A:
+        if m == RES_A:
             self.reservoir_a += 1
-            return _TOP_NONE
-        if m == _RES_C:
+            return TOP_NONE
+        if m == RES_C:
             self.reservoir_c += 1
-            return _TOP_NONE
+            return TOP_NONE
         if self.content[m] < self.n_quanta:
             self.content[m] += 1
             if self.content[m] == self.n_quanta:
                 self.last_site = m
-                return _TOP_FULL
+                return TOP_FULL
             if self.content[m] == 1:
                 self.last_site = m
-                return _TOP_FIRST
-            return _TOP_NONE
+                return TOP_FIRST
+            return TOP_NONE
         if self.relief[m] != 0:
             return self._give(self.relief[m], -1)
         if not self.confined and s >= 0 and self.phase[s] == _SE:
             self.phase[s], self.content[s], self.last_site = _LI, 1, s
-            return _TOP_GROWN
+            return TOP_GROWN
         voids = [t for t in self.indices[self.indptr[m]:self.indptr[m + 1]] if self.phase[t] == _VOID]
         if not voids:
             self.last_site = m
-            return _TOP_BLOCKED
+            return TOP_BLOCKED
         k = min(int(self._u() * len(voids)), len(voids) - 1)
         t = voids[k]
         self.phase[t], self.content[t], self.last_site = _LI, 1, t
-        return _TOP_GROWN
+        return TOP_GROWN
 
     def _move(self, src, snk, s):
         if src == snk:
-            return _TOP_NONE
+            return TOP_NONE
         given = self._give(snk, s)
-        if given == _TOP_BLOCKED:
+        if given == TOP_BLOCKED:
             return given
         site = self.last_site
         taken = self._take(src)
-        if given != _TOP_NONE:
+        if given != TOP_NONE:
             self.last_site = site
             return given
         return taken
@@ -425,7 +424,7 @@ class ReferencePlating:
         if not t_stop >= self.time:
             raise ValueError(f"t_stop = {t_stop!r} s lies before the clock ({self.time!r} s)")
         n, status = 0, REACHED_TIME
-        self.last_change, self.last_site, self.last_channel = _TOP_NONE, -1, -1
+        self.last_change, self.last_site, self.last_channel = TOP_NONE, -1, -1
         while True:
             if n >= max_events:
                 status = REACHED_EVENTS
@@ -444,32 +443,32 @@ class ReferencePlating:
             self.n_events += 1
             k = self.kind[c]
             self.counts[k] += 1
-            if k == _CH_FRACTURE:
+            if k == CH_FRACTURE:
                 self.phase[self.a[c]] = _LI
                 self.last_site = self.a[c]
-                change = _TOP_GROWN
-            elif k == _CH_CREEP:
+                change = TOP_GROWN
+            elif k == CH_CREEP:
                 change = self._move(self.a[c], self.b[c], -1)
-                if change == _TOP_NONE:
-                    change = _TOP_CREPT
-            elif k == _CH_NUCLEATE:
+                if change == TOP_NONE:
+                    change = TOP_CREPT
+            elif k == CH_NUCLEATE:
                 self._take(self.b[c])
                 self.phase[self.a[c]] = _LI
                 self.content[self.a[c]] = 1
                 self.last_site = self.a[c]
-                change = _TOP_GROWN
-            elif k == _CH_ELECTRON:
+                change = TOP_GROWN
+            elif k == CH_ELECTRON:
                 change = self._move(self.a[c], self.b[c], -1)
-            elif k in (_CH_DETACH, _CH_HEAL):
+            elif k in (CH_DETACH, CH_HEAL):
                 self.last_site = self.a[c]
-                change = _TOP_CONTACT
+                change = TOP_CONTACT
             else:
                 src = self._pick(self.src_lo[c], self.src_hi[c])
                 snk = self._pick(self.snk_lo[c], self.snk_hi[c])
                 change = self._move(self.pool_metal[src], self.pool_metal[snk], self.pool_se[snk])
-            if change == _TOP_BLOCKED:
+            if change == TOP_BLOCKED:
                 self.counts[k] -= 1
-            if change != _TOP_NONE:
+            if change != TOP_NONE:
                 self.last_change, self.last_channel = change, c
                 status = TOPOLOGY_CHANGED
                 break

@@ -17,7 +17,8 @@ from kmc.errors import ConfigError, KmcError
 from kmc.field import FACE_A, FACE_C
 from kmc.microstructure import LI, VOID
 from kmc.output import open_dataset, plating_dataset, write_dataset
-from kmc.plating import CH_FRACTURE, CH_PLATE_A, CH_PLATE_C, PlatingSimulation, simulate
+from kmc.engine import CH_FRACTURE, CH_PLATE_A, CH_PLATE_C
+from kmc.plating import PlatingSimulation, simulate
 
 ROOT = Path(__file__).resolve().parents[2]
 

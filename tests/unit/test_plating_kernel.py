@@ -33,12 +33,10 @@ import pytest
 from scipy import stats
 
 from kmc.engine import REACHED_EVENTS, REACHED_TIME, TOPOLOGY_CHANGED, plating_kernel
-from kmc.field import ELECTRODE_A as RES_A
-from kmc.field import ELECTRODE_C as RES_C
+from kmc.engine import (CH_CREEP, CH_FRACTURE, CH_LOOP, CH_PLATE_A, CH_PLATE_C, RES_A, RES_C,
+                        TOP_BLOCKED, TOP_CREPT, TOP_EMPTIED, TOP_FULL, TOP_GROWN)
 from kmc.graph import lattice_graph
 from kmc.microstructure import LI, SE, VOID
-from kmc.plating import (CH_CREEP, CH_FRACTURE, CH_LOOP, CH_PLATE_A, CH_PLATE_C, TOP_BLOCKED,
-                         TOP_CREPT, TOP_EMPTIED, TOP_FULL, TOP_GROWN)
 from kmc.reference import ReferencePlating
 
 ENGINES = ("cython", "reference")
