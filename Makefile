@@ -1,6 +1,7 @@
 # The two commands (each works on a fresh clone with only python3 >= 3.11 and make):
 #   make run    install into .venv and run the default scenario (dataset + figure in results/)
-#   make test   install into .venv and run the test suite
+#   make test   install into .venv, run the test suite, then check that the sdist builds a
+#               wheel that installs and runs outside the checkout (.ci/check-dist, ~2 min)
 # Also: make validate (slow validation runs too), make bench, make clean.
 PYTHON ?= python3
 VENV   ?= .venv
@@ -19,10 +20,11 @@ $(STAMP): pyproject.toml setup.py $(wildcard ext/*.pyx ext/*.pxd)
 	touch $(STAMP)
 
 run: $(STAMP)
-	$(BIN)/kmc run $(DECK)
+	$(BIN)/kmc run $(DECK) --force
 
 test: $(STAMP)
 	$(BIN)/python -m pytest
+	bash .ci/check-dist $(BIN)/python
 
 validate: $(STAMP)
 	$(BIN)/kmc validate

@@ -11,8 +11,10 @@ import time
 import numpy as np
 
 from kmc.bench import machine
+from kmc.codes import LI
 from kmc.field import FieldParameters, FieldSolver
-from kmc.microstructure import LI, Microstructure, random_orientations, voronoi_grains
+from kmc.microstructure import Microstructure
+from kmc.tessellation import random_orientations, voronoi_grains
 
 
 def cell(shape, h=0.5e-6, grain_size=2.8e-6, seed=0):

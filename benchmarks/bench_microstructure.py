@@ -10,7 +10,8 @@ import time
 import numpy as np
 
 from kmc.bench import machine
-from kmc.microstructure import Microstructure, random_orientations, voronoi_grains
+from kmc.microstructure import Microstructure
+from kmc.tessellation import random_orientations, voronoi_grains
 
 
 def peak_gb():

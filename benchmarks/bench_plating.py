@@ -13,8 +13,8 @@ import dataclasses
 import time
 
 from kmc.bench import machine
-from kmc.config import load_deck
-from kmc.plating import PlatingSimulation
+from kmc.deck import load_deck
+from kmc.simulation import Simulation
 
 
 def main(argv=None):
@@ -32,12 +32,12 @@ def main(argv=None):
         deck = dataclasses.replace(deck, run=dataclasses.replace(
             deck.run, wall_time_limit=args.wall_time, checkpoint_interval=0.0))
         t0 = time.perf_counter()
-        sim = PlatingSimulation(deck)
+        sim = Simulation.from_deck(deck)
         setup = time.perf_counter() - t0
         res = sim.run()
         pr, wall = res.profile, res.wall_time
         share = {k: pr[f"{k}_s"] / wall for k in ("field", "channels", "kernel", "topology", "observe")}
-        print(f"| {path.split('/')[-1]} | {sim.graph.n_sites:,} | {res.stop_reason} | "
+        print(f"| {path.split('/')[-1]} | {sim.cell.graph.n_sites:,} | {res.stop_reason} | "
               f"{res.observations['time'][-1]:.4g} | {wall:.1f} (+{setup:.1f} set-up) | "
               f"{pr['events']:,} | {pr['epochs']:,} | {pr['field_solves']:,} | "
               f"{pr['field_s'] / max(pr['field_solves'], 1):.3g} | "

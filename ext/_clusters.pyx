@@ -14,13 +14,11 @@ import numpy as np
 cimport numpy as cnp
 from libc.stdint cimport int8_t, int32_t, int64_t
 
-from kmc.engine import validate_csr
+from _codes cimport FLAG_A, FLAG_C
+
+from kmc.codes import validate_csr
 
 ctypedef cnp.intp_t intp_t
-
-cdef enum:
-    FLAG_A = 1
-    FLAG_C = 2
 
 
 cdef class ClusterSet:

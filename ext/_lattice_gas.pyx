@@ -27,15 +27,11 @@ from libc.stdint cimport int32_t, int64_t, uint8_t
 from numpy.random cimport bitgen_t
 from _core cimport uniform_pos, tree_set, tree_select, tree_rebuild_parents
 
-from kmc.engine import initial_displacement, initial_particle_sites, validate_csr
+from _codes cimport REACHED_TIME, REACHED_EVENTS, DEBUG_MISMATCH
+
+from kmc.codes import initial_displacement, initial_particle_sites, validate_csr
 
 ctypedef cnp.intp_t intp_t
-
-cdef enum Status:
-    # status codes returned by LatticeGasKernel.run (named in kmc.engine)
-    ST_TIME = 0       # clock advanced to t_stop (no event past it)
-    ST_EVENTS = 1     # max_events executed before t_stop
-    ST_MISMATCH = 2   # debug rebuild found a propensity that differs from the tree
 
 
 cdef class LatticeGasKernel:
@@ -45,7 +41,7 @@ cdef class LatticeGasKernel:
     ----------
     indptr, indices : ndarray of int
         CSR adjacency of a symmetric site graph (row ``s`` lists the neighbours of site ``s``);
-        checked by :func:`kmc.engine.validate_csr`. Site ids are stored as int32 (half the
+        checked by :func:`kmc.codes.validate_csr`. Site ids are stored as int32 (half the
         memory traffic of intp; graphs up to 2**31 sites).
     edge_rate : ndarray of float64, shape (n_edges,)
         Hop rate [1/s] of a particle along each directed edge when the target is empty.
@@ -185,7 +181,7 @@ cdef class LatticeGasKernel:
         Returns
         -------
         status : int
-            ``REACHED_TIME``, ``REACHED_EVENTS`` or ``DEBUG_MISMATCH`` (see :mod:`kmc.engine`;
+            ``REACHED_TIME``, ``REACHED_EVENTS`` or ``DEBUG_MISMATCH`` (see :mod:`kmc.codes`;
             the last also when a hop scan finds no event, which only a stale tree can cause).
         n_fired : int
             Events fired in this call.
@@ -204,11 +200,11 @@ cdef class LatticeGasKernel:
         cdef double R, dt, target, acc
         cdef Py_ssize_t i, j, e, chosen, s, p
         cdef int64_t n = 0
-        cdef int status = ST_TIME
+        cdef int status = REACHED_TIME
         with self.bitgen.lock, nogil:
             while True:
                 if n >= max_events:
-                    status = ST_EVENTS
+                    status = REACHED_EVENTS
                     break
                 R = tree[1]
                 if R <= 0.0:
@@ -230,7 +226,7 @@ cdef class LatticeGasKernel:
                         if target <= acc:
                             break
                 if chosen < 0:  # impossible unless the tree is stale: report, never index -1
-                    status = ST_MISMATCH
+                    status = DEBUG_MISMATCH
                     break
                 j = self.indices[chosen]
                 # move the particle
@@ -262,7 +258,7 @@ cdef class LatticeGasKernel:
                 self.n_events += 1
                 if debug_every > 0 and self.n_events % debug_every == 0:
                     if not self._consistent():
-                        status = ST_MISMATCH
+                        status = DEBUG_MISMATCH
                         break
         return status, n
 

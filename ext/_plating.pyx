@@ -44,42 +44,30 @@ from libc.stdint cimport int8_t, int32_t, int64_t, uint8_t
 from numpy.random cimport bitgen_t
 from _core cimport uniform_pos, tree_select, tree_rebuild_parents
 
-from kmc.engine import check_channels, validate_csr
+from _codes cimport (SE, LI, VOID, REACHED_TIME, REACHED_EVENTS, DEBUG_MISMATCH, TOPOLOGY_CHANGED,
+                    CH_PLATE_A, CH_PLATE_C, CH_LOOP, CH_FRACTURE, CH_CREEP, CH_NUCLEATE,
+                    CH_ELECTRON, CH_DETACH, CH_HEAL, N_CHANNEL_KINDS, TOP_NONE, TOP_FULL,
+                    TOP_EMPTIED, TOP_GROWN, TOP_CREPT, TOP_BLOCKED, TOP_FIRST, TOP_CONTACT,
+                    RES_A, RES_C, FLAG_A, FLAG_C)
+
+from kmc.codes import check_channels, validate_csr
 
 ctypedef cnp.intp_t intp_t
 
-cdef enum:
-    # phases (kmc.microstructure)
-    SE = 0
-    LI = 1
-    VOID = 2
-    # channel kinds (kmc.plating)
-    CH_PLATE_A = 0
-    CH_PLATE_C = 1
-    CH_LOOP = 2
-    CH_FRACTURE = 3
-    CH_CREEP = 4
-    CH_NUCLEATE = 5
-    CH_ELECTRON = 6
-    CH_DETACH = 7
-    CH_HEAL = 8
-    N_KINDS = 9
-    # reservoir ids in pools and creep channels (kmc.field.ELECTRODE_A / ELECTRODE_C)
-    RES_A = -1
-    RES_C = -2
-    # run status
-    ST_TIME = 0
-    ST_EVENTS = 1
-    ST_TOPOLOGY = 3
-    # what changed at ST_TOPOLOGY
-    TOP_NONE = 0
-    TOP_FULL = 1      # a site reached n_q quanta
-    TOP_EMPTIED = 2   # a site lost its last quantum and became VOID
-    TOP_GROWN = 3     # a VOID or SE site became metal (overflow, growth, fracture)
-    TOP_CREPT = 4     # a quantum crept (pressures change)
-    TOP_BLOCKED = 5   # a full confined site was asked to take a quantum: it must block
-    TOP_FIRST = 6     # an empty metal site (a fresh crack) received its first quantum
-    TOP_CONTACT = 7   # an electrode-face site lost or regained contact (the caller flips it)
+#: The codes of ``ext/_codes.pxd`` as compiled (a test compares them with :mod:`kmc.codes`).
+CODES = {
+    "SE": SE, "LI": LI, "VOID": VOID,
+    "REACHED_TIME": REACHED_TIME, "REACHED_EVENTS": REACHED_EVENTS,
+    "DEBUG_MISMATCH": DEBUG_MISMATCH, "TOPOLOGY_CHANGED": TOPOLOGY_CHANGED,
+    "CH_PLATE_A": CH_PLATE_A, "CH_PLATE_C": CH_PLATE_C, "CH_LOOP": CH_LOOP,
+    "CH_FRACTURE": CH_FRACTURE, "CH_CREEP": CH_CREEP, "CH_NUCLEATE": CH_NUCLEATE,
+    "CH_ELECTRON": CH_ELECTRON, "CH_DETACH": CH_DETACH, "CH_HEAL": CH_HEAL,
+    "N_CHANNEL_KINDS": N_CHANNEL_KINDS,
+    "TOP_NONE": TOP_NONE, "TOP_FULL": TOP_FULL, "TOP_EMPTIED": TOP_EMPTIED,
+    "TOP_GROWN": TOP_GROWN, "TOP_CREPT": TOP_CREPT, "TOP_BLOCKED": TOP_BLOCKED,
+    "TOP_FIRST": TOP_FIRST, "TOP_CONTACT": TOP_CONTACT,
+    "RES_A": RES_A, "RES_C": RES_C, "FLAG_A": FLAG_A, "FLAG_C": FLAG_C,
+}
 
 
 cdef class PlatingKernel:
@@ -149,7 +137,7 @@ cdef class PlatingKernel:
         self.rng = <bitgen_t*> PyCapsule_GetPointer(bit_generator.capsule, "BitGenerator")
         self.time, self.n_events = 0.0, 0
         self.reservoir_a = self.reservoir_c = 0
-        self.counts = np.zeros(N_KINDS, dtype=np.int64)
+        self.counts = np.zeros(N_CHANNEL_KINDS, dtype=np.int64)
         self.last_change, self.last_site, self.last_channel = TOP_NONE, -1, -1
         empty_i = np.zeros(0, dtype=np.intp)
         self.set_channels(np.zeros(0, np.int8), np.zeros(0), empty_i, empty_i, empty_i,
@@ -323,12 +311,12 @@ cdef class PlatingKernel:
         cdef Py_ssize_t c, src, snk
         cdef int k, change, change2
         cdef int64_t n = 0
-        cdef int status = ST_TIME
+        cdef int status = REACHED_TIME
         self.last_change, self.last_site, self.last_channel = TOP_NONE, -1, -1
         with self.bitgen.lock, nogil:
             while True:
                 if n >= max_events:
-                    status = ST_EVENTS
+                    status = REACHED_EVENTS
                     break
                 R = tree[1]
                 if R <= 0.0:
@@ -372,7 +360,7 @@ cdef class PlatingKernel:
                 if change != TOP_NONE:
                     self.last_change = change
                     self.last_channel = c
-                    status = ST_TOPOLOGY
+                    status = TOPOLOGY_CHANGED
                     break
         return status, n
 

@@ -1,4 +1,4 @@
-"""The ``kmc`` command line: run, microstructure, ensemble, analyze, bench, validate.
+"""The ``kmc`` command line: run, microstructure, decks, ensemble, analyze, bench, validate.
 
 User errors (:class:`kmc.errors.KmcError`) are printed as one line, without a traceback,
 and the command exits with status 2.
@@ -8,16 +8,18 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import shlex
 import subprocess
 import sys
 from pathlib import Path
 
-from . import __version__
+from .version import __version__
 from .errors import KmcError
+from .sections import check_figure_path
 
 
 def _microstructure(args, deck=None) -> int:
-    from .config import MicrostructureDeck, check_figure_path, load_deck
+    from .deck import MicrostructureDeck, load_deck
     from .materials import load_material, resolve
     from .microstructure import build
     from .output import microstructure_dataset, write_dataset
@@ -54,16 +56,50 @@ def checkpoint_path(deck, dataset: Path, given=None) -> Path:
     return Path(given or deck.run.checkpoint or dataset.with_suffix(".ckpt"))
 
 
+#: Exit status of `kmc run` per stop reason (README, "Exit status"): 0 finished, 3 stopped by a
+#: limit (--max-events, --wall-time), 4 failed field solve, 130/143 SIGINT/SIGTERM; the last
+#: four leave a checkpoint. Input errors exit 2.
+EXIT_STATUS = {"short": 0, "open_circuit": 0, "duration": 0, "protocol_end": 0, "max_events": 3,
+               "wall_time": 3, "field_error": 4, "interrupted": 130, "terminated": 143}
+
+
+def check_output_path(path: Path, key: str, force: bool = True) -> None:
+    """Fail before the run if ``path`` cannot be written (or exists and ``force`` is off)."""
+    if path.is_dir():
+        raise KmcError(f"{key} = {str(path)!r}: is a directory; give a file name")
+    if path.exists() and not force:
+        raise KmcError(f"{key} = {str(path)!r}: exists; pass --force to overwrite it, or -o to "
+                       "write elsewhere")
+    parent = path.parent
+    while not parent.exists() and parent != parent.parent:
+        parent = parent.parent
+    if not parent.is_dir() or not os.access(parent, os.W_OK | os.X_OK):
+        raise KmcError(f"{key} = {str(path)!r}: cannot write there ({parent} is not a writable "
+                       "directory)")
+
+
+def _resume_hint(args, ckpt: Path) -> str:
+    """The command that continues a stopped run, with every option it needs."""
+    parts = ["kmc", "run", args.deck, "--resume"]
+    for s in args.set or ():
+        parts += ["--set", s]
+    if args.output:
+        parts += ["-o", args.output]
+    if args.checkpoint:
+        parts += ["--checkpoint", args.checkpoint]
+    if args.figure is not None:
+        parts += ["--figure", args.figure]
+    return " ".join(shlex.quote(p) for p in parts)
+
+
 def _plating(args, deck) -> int:
-    from tqdm import tqdm
+    import dataclasses
 
-    from .config import check_figure_path
-    from .output import plating_dataset, write_dataset
-    from .plating import PlatingSimulation
+    from .output import write_dataset
     from .plots import plating_summary
+    from .progress import Progress
+    from .simulation import RESUMABLE, Simulation
 
-    if args.figure:
-        check_figure_path(args.figure, "--figure")
     dataset = Path(args.output or deck.output.dataset)
     figure = args.figure if args.figure is not None else deck.output.figure
     ckpt = checkpoint_path(deck, dataset, args.checkpoint)
@@ -76,31 +112,27 @@ def _plating(args, deck) -> int:
         if not args.wall_time > 0:
             raise KmcError(f"--wall-time {args.wall_time}: must be > 0 s")
         overrides["wall_time_limit"] = args.wall_time
-    with tqdm(total=deck.run.duration, unit="s", desc="simulated time", leave=False,
-              disable=None if not args.quiet else True,
-              bar_format="{l_bar}{bar}| {n:.4g}/{total:.4g} s [{elapsed}<{remaining}] {postfix}") as bar:
-        def progress(t, info):
-            bar.n = t
-            bar.set_postfix_str(info, refresh=False)
-            bar.refresh()
+    if not args.resume and ckpt.exists():
+        raise KmcError(f"{ckpt}: a checkpoint of an unfinished run exists; continue it with "
+                       f"--resume, or delete it to start afresh")
+    check_output_path(dataset, "output.dataset", force=args.force or args.resume)
+    check_output_path(ckpt, "run.checkpoint")
+    if figure:
+        check_output_path(Path(figure), "output.figure", force=args.force or args.resume)
+    with Progress(deck.run.duration, quiet=args.quiet) as progress:
         if args.resume:
-            import dataclasses
-            sim = PlatingSimulation.resume(ckpt, progress=progress, run_overrides=overrides)
+            sim = Simulation.resume(ckpt, progress=progress, run_overrides=overrides)
             limits = {k: getattr(deck.run, k) for k in RUN_LIMITS}
             same_run = dataclasses.replace(sim.deck.run, **limits) == deck.run
             if not same_run or dataclasses.replace(sim.deck, run=deck.run) != deck:
                 raise KmcError(f"{ckpt}: the checkpoint was written by a different deck (only "
                                f"[run] limits may change on resume)")
-        elif ckpt.exists():
-            raise KmcError(f"{ckpt}: a checkpoint of an unfinished run exists; continue it with "
-                           f"--resume, or delete it to start afresh")
         else:
             if overrides:
-                import dataclasses
                 deck = dataclasses.replace(deck, run=dataclasses.replace(deck.run, **overrides))
-            sim = PlatingSimulation(deck, progress=progress)
+            sim = Simulation.from_deck(deck, progress=progress)
         result = sim.run(ckpt)
-    ds = plating_dataset(result)
+    ds = result.to_dataset()
     write_dataset(ds, dataset)
     t_short = float(ds["t_short"])
     short = (f"short at {t_short:.4g} s after {float(ds['charge_at_short']) / result.area * 1e-4 / 3.6:.3g} "
@@ -108,37 +140,36 @@ def _plating(args, deck) -> int:
              if t_short == t_short else "no short")
     print(f"wrote {dataset}  ({result.stop_reason}: {short}; {result.profile['events']:,} events, "
           f"{result.profile['field_solves']:,} field solves, {result.wall_time:.1f} s wall)")
-    if result.stop_reason in ("max_events", "wall_time", "interrupted"):
-        print(f"checkpoint {ckpt}: continue with `kmc run {args.deck} --resume`")
+    if result.stop_reason in RESUMABLE:
+        print(f"checkpoint {ckpt}: continue with `{_resume_hint(args, ckpt)}`")
     if figure:
         print(f"wrote {plating_summary(ds, figure)}")
-    return 0
+    return EXIT_STATUS[result.stop_reason]
 
 
 def _run(args) -> int:
-    from tqdm import tqdm
-
-    from .config import MicrostructureDeck, PlatingDeck, check_figure_path, load_deck
+    from .deck import MicrostructureDeck, PlatingDeck, load_deck, parse_override
     from .lattice_gas import simulate
     from .output import lattice_gas_dataset, write_dataset
     from .plots import lattice_gas_summary
+    from .progress import Progress
 
     deck = load_deck(args.deck)
+    if args.set:
+        deck = deck.replace(dict(parse_override(s) for s in args.set))
+    if args.figure:
+        check_figure_path(args.figure, "--figure")
     if isinstance(deck, PlatingDeck):
         return _plating(args, deck)
     if args.resume or args.max_events is not None or args.wall_time is not None:
         raise KmcError(f"{args.deck}: --resume, --max-events and --wall-time apply to plating decks")
     if isinstance(deck, MicrostructureDeck):
         return _microstructure(args, deck)
-    if args.figure:
-        check_figure_path(args.figure, "--figure")
     dataset = Path(args.output or deck.output.dataset)
     figure = args.figure if args.figure is not None else deck.output.figure
-    with tqdm(total=deck.run.duration, unit="s", unit_scale=True, desc="simulated time",
-              disable=None if not args.quiet else True, leave=False) as bar:
-        def progress(t):
-            bar.update(t - bar.n)
-        result = simulate(deck, progress=progress)
+    check_output_path(dataset, "output.dataset", force=args.force)
+    with Progress(deck.run.duration, quiet=args.quiet) as progress:
+        result = simulate(deck, progress=lambda t: progress(t, "lattice gas"))
     ds = lattice_gas_dataset(result)
     write_dataset(ds, dataset)
     print(f"wrote {dataset}  ({result.stop_events:,} events, "
@@ -189,6 +220,26 @@ def _validate(args) -> int:
     return subprocess.call(cmd)
 
 
+def _decks(args) -> int:
+    import shutil
+
+    from .decks import bundled_decks, copy_deck
+
+    if args.decks_command == "copy":
+        path = copy_deck(args.name, args.dest, force=args.force)
+        print(f"wrote {path}  (run it with `kmc run {path}`)")
+        return 0
+    decks = bundled_decks()
+    name_w, model_w = max(len(d.name) for d in decks), max(len(d.model) for d in decks)
+    width = shutil.get_terminal_size().columns if sys.stdout.isatty() else None
+    print(f"{'deck':<{name_w}}  {'model':<{model_w}}  description")
+    for d in decks:
+        line = f"{d.name:<{name_w}}  {d.model:<{model_w}}  {d.description}"
+        print(line if width is None or len(line) <= width else line[:width - 3] + "...")
+    print("copy one here with `kmc decks copy NAME`, then run it with `kmc run NAME.toml`")
+    return 0
+
+
 def _ensemble(args) -> int:
     raise KmcError("kmc ensemble: MPI ensembles are not implemented yet in this version "
                    f"({__version__}); run single decks with `kmc run`")
@@ -206,7 +257,11 @@ def parser() -> argparse.ArgumentParser:
     r.add_argument("deck", help="TOML input deck, e.g. inputs/lattice_gas_2d.toml")
     r.add_argument("-o", "--output", help="dataset path (overrides [output] dataset)")
     r.add_argument("--figure", help="figure path, '' for none (overrides [output] figure)")
-    r.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    r.add_argument("-q", "--quiet", action="store_true", help="no progress bar or progress lines")
+    r.add_argument("--set", action="append", metavar="KEY=VALUE",
+                   help="override a deck value, e.g. --set conditions.temperature='60 degC' "
+                        "(repeatable)")
+    r.add_argument("--force", action="store_true", help="overwrite an existing dataset")
     r.add_argument("--resume", action="store_true",
                    help="continue a plating run from its checkpoint (bit-identical)")
     r.add_argument("--checkpoint", help="checkpoint file (default: run.checkpoint or the "
@@ -220,6 +275,15 @@ def parser() -> argparse.ArgumentParser:
     m.add_argument("-o", "--output", help="dataset path (overrides [output] dataset)")
     m.add_argument("--figure", help="figure path, '' for none (overrides [output] figure)")
     m.set_defaults(func=_microstructure)
+
+    d = sub.add_parser("decks", help="list the example decks shipped with kmc, or copy one out")
+    d.set_defaults(func=_decks, decks_command=None)
+    dsub = d.add_subparsers(dest="decks_command", metavar="ACTION")
+    dc = dsub.add_parser("copy", help="copy a bundled deck to the working directory (or DEST)")
+    dc.add_argument("name", help="deck name from `kmc decks`, e.g. llzo_polycrystal_2d")
+    dc.add_argument("dest", nargs="?", default=".",
+                    help="directory, or a file path ending in .toml (default: .)")
+    dc.add_argument("-f", "--force", action="store_true", help="overwrite an existing file")
 
     e = sub.add_parser("ensemble", help="run a deck over parameters and seeds (MPI) [not yet]")
     e.add_argument("deck")

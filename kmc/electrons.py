@@ -6,7 +6,7 @@ ms-s), and with the default LLZO data they are far too many to follow one by one
 calibrated on the bulk, the 3 eV grain-boundary gap gives a barrier-free contact that injects
 ~1e8 packets per second per boundary edge, and 0.4 eV boundary traps release them ~2e6 times
 per second. So, like the ionic field, the electron traffic is solved per topology epoch, and
-only its slow outcomes become kMC events (:mod:`kmc.plating`):
+only its slow outcomes become kMC events (:mod:`kmc.events.electron_leak`):
 
 * **Injection** (MODEL 5.4) from metal site m into electrolyte site s, per interface edge, in
   packets of charge q per second:

@@ -23,3 +23,7 @@ class ExtensionMissingError(KmcError, ImportError):
 
 class EngineConsistencyError(KmcError, RuntimeError):
     """The debug rebuild found a propensity tree that differs from a from-scratch rebuild."""
+
+
+class CheckpointError(KmcError, ValueError):
+    """A missing, foreign, truncated, corrupt or incompatible checkpoint file."""

@@ -33,23 +33,21 @@ from __future__ import annotations
 
 import math
 import time as wallclock
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 import scipy.sparse as sp
 import scipy.sparse.csgraph as csgraph
-import scipy.sparse.linalg as spla
 
-from .engine import RES_A, RES_C
+from .codes import RES_A, RES_C
+from .clusters import (CLASS_A, CLASS_C, CLASS_FLOATING, CLASS_SHORT, FACE_A, FACE_C,  # noqa: F401
+                       FACE_NONE, Clusters, label_clusters, touching_faces)
 from .errors import KmcError
 from .graph import Graph
+from .linear_solver import LinearSolver, LinearSolverError, relative_residual
 from .microstructure import GB_ALONG, GB_CROSSING, LI, SE, gb_edge_relation
 from .units import FARADAY, GAS_CONSTANT
 
-#: Electrode faces of a site (``site_data["face"]``).
-FACE_NONE, FACE_A, FACE_C = 0, 1, 2
-#: Cluster classes.
-CLASS_A, CLASS_C, CLASS_FLOATING, CLASS_SHORT = 0, 1, 2, 3
 #: ``metal`` entry of an interface edge that belongs to an electrode reservoir face.
 ELECTRODE_A, ELECTRODE_C = RES_A, RES_C  # the reservoir ids of the plating kernels
 
@@ -108,65 +106,6 @@ class FieldParameters:
     def charge_transfer_conductance(self, i0: float, area: float) -> float:
         """Linearised Butler-Volmer conductance a_f i0 (alpha_a + alpha_c) F / (R T) [S]."""
         return area * i0 * (self.alpha_a + self.alpha_c) * FARADAY / (GAS_CONSTANT * self.temperature)
-
-
-@dataclass
-class Clusters:
-    """Connected components of Li metal sites and the electrodes they touch.
-
-    Attributes
-    ----------
-    label : ndarray of intp
-        Cluster id of every site (-1 for non-metal sites).
-    kind : ndarray of int8
-        CLASS_A, CLASS_C, CLASS_FLOATING or CLASS_SHORT per cluster.
-    """
-
-    label: np.ndarray
-    kind: np.ndarray
-
-    @property
-    def n(self) -> int:
-        """Number of clusters."""
-        return self.kind.size
-
-    @property
-    def shorted(self) -> bool:
-        """True if one cluster touches both electrodes (a short circuit, MODEL.md section 7)."""
-        return bool(np.any(self.kind == CLASS_SHORT))
-
-
-def label_clusters(graph: Graph, metal: np.ndarray, face: np.ndarray, contact=None) -> Clusters:
-    """Label Li clusters (connected metal sites) and classify them by the electrodes they touch.
-
-    Parameters
-    ----------
-    graph : Graph
-    metal : ndarray of bool
-        Metal sites (phase LI).
-    face : ndarray of int
-        FACE_A / FACE_C for sites on an electrode face, FACE_NONE elsewhere.
-    contact : ndarray of bool, optional
-        False where an electrode-face site has lost contact (a void at the interface).
-    """
-    n = graph.n_sites
-    src, dst = graph.sources, graph.indices
-    keep = metal[src] & metal[dst]
-    adj = sp.csr_matrix((np.ones(int(keep.sum()), np.int8), (src[keep], dst[keep])), shape=(n, n))
-    _, comp = csgraph.connected_components(adj, directed=False)
-    label = np.full(n, -1, dtype=np.intp)
-    ids, inverse = np.unique(comp[metal], return_inverse=True)
-    label[metal] = inverse
-    touches = face if contact is None else np.where(contact, face, FACE_NONE)
-    in_a = np.zeros(ids.size, bool)
-    in_c = np.zeros(ids.size, bool)
-    in_a[label[metal & (touches == FACE_A)]] = True
-    in_c[label[metal & (touches == FACE_C)]] = True
-    kind = np.full(ids.size, CLASS_FLOATING, dtype=np.int8)
-    kind[in_a] = CLASS_A
-    kind[in_c] = CLASS_C
-    kind[in_a & in_c] = CLASS_SHORT
-    return Clusters(label=label, kind=kind)
 
 
 @dataclass
@@ -240,6 +179,26 @@ class FieldSolution:
         q = self.parts
         self.set_voltage((current - q.i_a_p) / q.i_a_v)
 
+    def state(self) -> dict:
+        """Plain data (arrays and numbers) from which :meth:`from_state` rebuilds this solution
+        bit for bit (checkpoints)."""
+        return {"parts": dict(vars(self.parts)), "label": self.clusters.label,
+                "kind": self.clusters.kind, "voltage": self.voltage,
+                "interface_metal": self.interface_metal, "interface_se": self.interface_se,
+                "residual": self.residual, "iterations": self.iterations, "method": self.method}
+
+    @classmethod
+    def from_state(cls, state: dict) -> "FieldSolution":
+        """Inverse of :meth:`state`."""
+        sol = cls(phi=None, cluster_potential=None, voltage=math.nan, current=math.nan,
+                  interface_metal=state["interface_metal"], interface_se=state["interface_se"],
+                  interface_current=None, overpotential=None, floating_current=None,
+                  clusters=Clusters(label=state["label"], kind=state["kind"]),
+                  residual=state["residual"], iterations=state["iterations"],
+                  method=state["method"], parts=_AffineParts(**state["parts"]))
+        sol.set_voltage(state["voltage"])
+        return sol
+
 
 @dataclass
 class _AffineParts:
@@ -256,20 +215,6 @@ class _AffineParts:
     g_if: np.ndarray
     kind_of: np.ndarray
     cl_of: np.ndarray
-
-
-@dataclass
-class _Cache:
-    """What a solver keeps between solves: the last solutions (warm starts), the last LU
-    factors and the AMG hierarchy (preconditioners for the next, slightly different matrix)."""
-
-    x: dict = field(default_factory=dict)
-    lu: object = None
-    lu_matrix: object = None
-    lu_age: int = 0
-    amg: object = None
-    amg_matrix: object = None
-    amg_age: int = 0
 
 
 class FieldSolver:
@@ -311,9 +256,10 @@ class FieldSolver:
         self.sigma = np.broadcast_to(np.asarray(sigma, float), (graph.n_sites,)).copy()
         if direct_limit is None:  # sparse LU fills in badly in 3D: AMG-CG is faster there
             direct_limit = 200_000 if np.diff(graph.indptr).max(initial=0) <= 4 else 10_000
-        self.method, self.tol, self.direct_limit = method, tol, direct_limit
-        self.amg_rebuild, self.refactor_every, self.maxiter = amg_rebuild, refactor_every, maxiter
-        self._last_residual = math.nan
+        self.tol = tol
+        #: the linear algebra: solves, warm starts and cached preconditioners
+        self.linear_solver = LinearSolver(method, tol, direct_limit, amg_rebuild, refactor_every,
+                                          maxiter)
         h = graph.spacing
         self.area = h * h
         self.src, self.dst = graph.sources, graph.indices
@@ -348,7 +294,6 @@ class FieldSolver:
             g_half_dst = np.where(crossing, 1.0 / (1.0 / g_half_dst + p.gb_thickness
                                                     / (self.area * p.gb_conductivity)), g_half_dst)
         self.g_half_ms = g_half_dst
-        self._cache = _Cache()
 
     # --- assembly -------------------------------------------------------------------------
 
@@ -365,7 +310,7 @@ class FieldSolver:
                                            self.params.internal_exchange_current_density)
 
     def solve(self, phase, *, current=None, voltage=None, pressure=None, blocked=None,
-              contact=None) -> FieldSolution:
+              contact=None, clusters=None) -> FieldSolution:
         """Solve for the field of one configuration.
 
         Parameters
@@ -382,6 +327,9 @@ class FieldSolver:
             Full, confined metal sites that block ionic current (MODEL.md section 5, item 1).
         contact : ndarray of bool, optional
             False for electrode-face sites that lost contact.
+        clusters : Clusters, optional
+            The Li clusters of ``phase`` and ``contact`` if the caller has them
+            (:class:`kmc.clusters.ClusterTracker` labels once per topology); else labelled here.
         """
         if (current is None) == (voltage is None):
             raise ValueError("give exactly one of current= (galvanostatic) or voltage= (potentiostatic)")
@@ -391,7 +339,8 @@ class FieldSolver:
         phase = np.asarray(phase)
         metal = phase == LI
         se = phase == SE
-        clusters = label_clusters(self.graph, metal, self.face, contact)
+        if clusters is None:
+            clusters = label_clusters(self.graph, metal, self.face, contact)
         if clusters.shorted:
             raise FieldError("a Li cluster touches both electrodes (short circuit): no field to solve")
         pressure = np.zeros(n) if pressure is None else np.asarray(pressure, float)
@@ -403,7 +352,7 @@ class FieldSolver:
         ms = active_metal[src] & se[dst]
         m_site, s_site = src[ms], dst[ms]
         g_ms = self._interface_conductance(self.g_half_ms[ms], p.internal_exchange_current_density)
-        touches = self.face if contact is None else np.where(contact, self.face, FACE_NONE)
+        touches = touching_faces(self.face, contact)
         fa = np.flatnonzero(se & (touches == FACE_A))
         fc = np.flatnonzero(se & (touches == FACE_C))
         g_fa = self._interface_conductance(self.g_half_z[fa], p.exchange_current_density)
@@ -464,7 +413,11 @@ class FieldSolver:
         b_v = np.bincount(se_of[to_c], g_if[to_c], n)
         b_p = (np.bincount(se_of[keep_if], g_if[keep_if] * shift[keep_if], n)
                - np.bincount(fu_k, g_if[keep_fl] * shift[keep_fl], n))
-        x_v, x_p, iters, method = self._solve_pair(A, b_v, b_p)
+        try:
+            x_v, x_p, iters, method = self.linear_solver.solve_pair(A, b_v, b_p)
+        except LinearSolverError as exc:
+            raise FieldError(f"field solve did not converge: relative residual {exc.residual:.3e} "
+                             f"after {exc.iterations} CG iterations ({exc.method})") from None
 
         # currents into electrode A per volt and from the pressure shifts alone; pick V
         a_edges = keep_if & (kind_of == CLASS_A)
@@ -474,7 +427,7 @@ class FieldSolver:
             voltage = (current - i_a_p) / i_a_v
         if not (np.all(np.isfinite(x_v)) and np.all(np.isfinite(x_p)) and math.isfinite(voltage)):
             raise FieldError("the field solve returned non-finite potentials")
-        residual = _residual(A, voltage * x_v + x_p, voltage * b_v + b_p)
+        residual = relative_residual(A, voltage * x_v + x_p, voltage * b_v + b_p)
         if residual > self.tol:
             raise FieldError(f"field solve did not converge: relative residual {residual:.3e} > "
                              f"{self.tol:.1e} after {iters} iterations ({method})")
@@ -505,117 +458,11 @@ class FieldSolver:
     # --- checkpoints ----------------------------------------------------------------------
 
     def cache_state(self) -> dict:
-        """What the next solve depends on besides its inputs (warm starts, the matrix of the
-        current LU preconditioner and the preconditioner ages), as plain picklable data."""
-        c = self._cache
-        return {"x": dict(c.x), "lu_matrix": c.lu_matrix, "lu_age": c.lu_age,
-                "amg_matrix": c.amg_matrix, "amg_age": c.amg_age}
+        """What the next solve depends on besides its inputs (warm starts, the matrices of the
+        cached preconditioners and their ages), as plain data: :meth:`LinearSolver.state`."""
+        return self.linear_solver.state()
 
     def restore_cache(self, state: dict) -> None:
-        """Restore :meth:`cache_state`; factors and hierarchies are rebuilt from their matrices
-        (both builds are deterministic), so the next solve is bit-identical."""
-        c = self._cache
-        c.x = dict(state["x"])
-        c.lu_matrix, c.lu_age = state["lu_matrix"], state["lu_age"]
-        c.lu = None
-        if c.lu_matrix is not None:
-            c.lu = _splu(c.lu_matrix)
-        c.amg_matrix, c.amg_age = state["amg_matrix"], state["amg_age"]
-        c.amg = None if c.amg_matrix is None else _deterministic_amg(c.amg_matrix)
-
-    # --- linear algebra -------------------------------------------------------------------
-
-    def _solve_pair(self, A, b1, b2):
-        """Solve A x = b for the two right-hand sides, reusing what the last solves left."""
-        method = self.method
-        if method == "auto":
-            method = "direct" if A.shape[0] <= self.direct_limit else "iterative"
-        solve = self._direct if method == "direct" else self._amg
-        c = self._cache
-        x1, it1, used = solve(A, b1, "v")
-        if np.any(b2):
-            x2, it2, _ = solve(A, b2, "p")  # same matrix: the factors/hierarchy just made serve
-        else:
-            x2, it2 = np.zeros_like(b2), 0
-        if used == "direct-pcg":
-            c.lu_age += 1
-        c.amg_age += used == "amg-cg"
-        return x1, x2, it1 + it2, used
-
-    def _direct(self, A, b, key):
-        """Sparse LU (symmetric minimum-degree ordering, no pivoting: A is SPD). After a
-        topology change the previous factors precondition CG (a few iterations); the matrix is
-        refactorised when that fails or every ``refactor_every`` solves."""
-        c = self._cache
-        if c.lu is not None and c.lu_matrix is not A and c.lu_age < self.refactor_every:
-            x, iters = self._pcg(A, b, key, spla.LinearOperator(A.shape, c.lu.solve), maxiter=25)
-            if x is not None:
-                return x, iters, "direct-pcg"
-        if c.lu_matrix is not A:
-            c.lu = _splu(A)
-            c.lu_matrix, c.lu_age = A, 0
-        x = c.lu.solve(b)
-        c.x[key] = x
-        return x, 0, "direct"
-
-    def _amg(self, A, b, key):
-        """CG preconditioned by a smoothed-aggregation AMG hierarchy (pyamg), built from an
-        earlier matrix and rebuilt every ``amg_rebuild`` solves or when CG stalls."""
-        c = self._cache
-        for attempt in range(2):
-            stale = c.amg_matrix is not A and (c.amg_age >= self.amg_rebuild or attempt == 1)
-            if c.amg is None or stale:
-                c.amg = _deterministic_amg(A)
-                c.amg_matrix, c.amg_age = A, 0
-            x, iters = self._pcg(A, b, key, c.amg.aspreconditioner(cycle="V"), self.maxiter)
-            if x is not None:
-                return x, iters, "amg-cg"
-        raise FieldError(f"field solve did not converge: relative residual {self._last_residual:.3e} "
-                         f"after {iters} CG iterations (amg-cg)")
-
-    def _pcg(self, A, b, key, M, maxiter):
-        """Warm-started preconditioned CG to ``tol``/10; (x, iterations), or (None, iterations)."""
-        c = self._cache
-        if not np.any(b):
-            c.x[key] = np.zeros_like(b)
-            return c.x[key], 0
-        x0 = c.x.get(key)
-        count = [0]
-
-        def tick(_):
-            count[0] += 1
-        x, info = spla.cg(A, b, x0=x0, rtol=self.tol * 0.1, atol=0.0, maxiter=maxiter, M=M,
-                          callback=tick)
-        if info != 0:
-            self._last_residual = _residual(A, x, b)
-            return None, count[0]
-        c.x[key] = x
-        return x, count[0]
-
-
-def _splu(A):
-    """Sparse LU of the SPD matrix A (symmetric minimum-degree ordering, no pivoting)."""
-    return spla.splu(A.tocsc(), permc_spec="MMD_AT_PLUS_A", diag_pivot_thresh=0.0,
-                     options={"SymmetricMode": True})
-
-
-def _deterministic_amg(A):
-    """Smoothed-aggregation hierarchy of A, independent of the global numpy random state.
-
-    pyamg estimates spectral radii from ``np.random.rand`` start vectors; the global state is
-    seeded for the build and restored afterwards, so the same matrix always gives the same
-    hierarchy and the same CG iterates (bit-identical runs and resumes).
-    """
-    import pyamg
-
-    state = np.random.get_state()
-    try:
-        np.random.seed(0)
-        return pyamg.smoothed_aggregation_solver(A, symmetry="symmetric", max_coarse=500)
-    finally:
-        np.random.set_state(state)
-
-
-def _residual(A, x, b) -> float:
-    nb = np.linalg.norm(b)
-    return float(np.linalg.norm(A @ x - b) / nb) if nb > 0 else float(np.linalg.norm(A @ x))
+        """Restore :meth:`cache_state` (:meth:`LinearSolver.restore`): the next solve is
+        bit-identical to the one without a checkpoint."""
+        self.linear_solver.restore(state)

@@ -22,11 +22,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .config import LatticeGasDeck
+from .deck import LatticeGasDeck
 from .engine import REACHED_EVENTS, check_status, lattice_gas_kernel
 from .errors import ConfigError
 from .graph import Graph, lattice_graph
-from .protocol import Constant, Pulsed
+from .protocol import from_config
 from .units import BOLTZMANN_EV
 
 log = logging.getLogger(__name__)
@@ -120,8 +120,7 @@ def simulate(deck: LatticeGasDeck, progress=None) -> LatticeGasResult:
     energy = (setup_rng.normal(0.0, gas.site_energy_spread, graph.n_sites)
               if gas.site_energy_spread > 0 else np.zeros(graph.n_sites))
     direction = np.asarray(fld.direction) / np.linalg.norm(fld.direction)
-    protocol = (Constant(fld.amplitude) if fld.kind == "constant"
-                else Pulsed(fld.amplitude, fld.period, fld.duty))
+    protocol = from_config(fld)
 
     def rates_for(strength):
         with np.errstate(over="ignore", invalid="ignore"):

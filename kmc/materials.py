@@ -12,31 +12,61 @@ in a paper citing it, D derived (formula in the source line), E an estimate chos
 Values are converted to SI once, on load, and checked against one table of units and physical
 ranges, :data:`PROPERTIES` for electrolytes and :data:`LI_METAL_PROPERTIES` for the metal; the
 same tables document the properties. :func:`resolve` gives the values at an operating
-temperature (Arrhenius laws) plus a few derived quantities.
+temperature (Arrhenius laws) plus a few derived quantities. The tables and :func:`resolve` live
+in :mod:`kmc.material_properties` and are importable from here too.
 
 The files are looked for in, in this order: the ``directory`` argument, the directory named by
-the environment variable ``KMC_MATERIALS_DIR``, and ``inputs/materials`` of the source tree that
-holds the package.
+the environment variable ``KMC_MATERIALS_DIR``, and the sets bundled with the package (package
+data ``kmc.inputs``, ``inputs/materials`` of the source tree, read with
+:mod:`importlib.resources`, so they are found after any install).
 """
 from __future__ import annotations
 
 import dataclasses
 import difflib
-import math
 import os
 import tomllib
 from dataclasses import dataclass, field
+from importlib import resources
+from importlib.resources.abc import Traversable
 from pathlib import Path
-from typing import NamedTuple
 
 from .config import build, param
 from .errors import ConfigError
-from .units import BOLTZMANN_EV, to_si
+from .material_properties import (  # re-exported (see __all__)
+    LI_METAL_PROPERTIES,
+    PROPERTIES,
+    PropertySpec,
+    ResolvedMaterial,
+    arrhenius,
+    arrhenius_conductivity,
+    resolve,
+)
+from .units import to_si
+
+__all__ = [
+    "CRYSTAL_SYMMETRIES", "DEFAULT_MATERIALS_DIR", "ENTRY_KEYS", "LI_METAL", "LI_METAL_PROPERTIES",
+    "MATERIALS_DIR_ENV", "PROPERTIES", "STRUCTURES", "TAGS", "Material", "MaterialValue",
+    "PropertySpec", "ResolvedMaterial", "arrhenius", "arrhenius_conductivity",
+    "available_materials", "load_li_metal", "load_material", "materials_dir", "resolve",
+]
 
 #: Environment variable naming a directory of material files.
 MATERIALS_DIR_ENV = "KMC_MATERIALS_DIR"
-#: The material files of the source tree (used when neither argument nor environment says).
-DEFAULT_MATERIALS_DIR = Path(__file__).resolve().parents[1] / "inputs" / "materials"
+
+
+def _bundled_materials_dir() -> Path | Traversable:
+    """``materials`` of the package data ``kmc.inputs``; if that package is missing (an install
+    that predates it), the path it would have, which :func:`materials_dir` reports as not found."""
+    try:
+        return resources.files("kmc.inputs") / "materials"
+    except ModuleNotFoundError:
+        return Path(__file__).resolve().parent / "inputs" / "materials"
+
+
+#: The material sets bundled with the package (``inputs/materials`` of the source tree, package
+#: data ``kmc.inputs``), used when neither argument nor environment names a directory.
+DEFAULT_MATERIALS_DIR = _bundled_materials_dir()
 #: File stem of the Li metal set (loaded by :func:`load_li_metal`, not an electrolyte).
 LI_METAL = "li_metal"
 #: Provenance tags allowed in a material file (``PARAMETERS.md``); a deck override gets "override".
@@ -48,88 +78,6 @@ STRUCTURES = ("polycrystalline", "single_crystal", "amorphous")
 #: Crystal systems; "none" for an amorphous material.
 CRYSTAL_SYMMETRIES = ("cubic", "tetragonal", "orthorhombic", "hexagonal", "trigonal",
                       "monoclinic", "triclinic", "none")
-
-
-class PropertySpec(NamedTuple):
-    """One row of a property table.
-
-    Attributes
-    ----------
-    unit : str
-        SI unit the value is converted to (pint syntax; ``""`` for a ratio).
-    description : str
-        One-line meaning of the property.
-    lo, hi : float
-        Inclusive physical range in ``unit``; values outside are rejected on load.
-    """
-
-    unit: str
-    description: str
-    lo: float
-    hi: float
-
-
-#: Every property of an electrolyte set: SI unit, description and allowed range.
-PROPERTIES: dict[str, PropertySpec] = {
-    "ionic_conductivity": PropertySpec(
-        "S/m", "bulk (grain-interior) Li+ conductivity sigma", 1e-12, 1e2),
-    "ionic_activation_energy": PropertySpec(
-        "eV", "activation energy of the bulk Li+ conductivity (sigma*T form)", 0.0, 2.0),
-    "gb_ionic_conductivity": PropertySpec(
-        "S/m", "specific Li+ conductivity sigma_GB of the grain-boundary layer", 1e-12, 1e2),
-    "gb_ionic_activation_energy": PropertySpec(
-        "eV", "activation energy of the GB-layer Li+ conductivity (sigma*T form)", 0.0, 2.0),
-    "gb_thickness": PropertySpec(
-        "m", "thickness delta_GB of the grain-boundary layer (incl. space charge)", 1e-10, 1e-6),
-    "electronic_conductivity": PropertySpec(
-        "S/m", "bulk electronic conductivity (calibrates the electron-leak barrier)", 1e-20, 1.0),
-    "electronic_activation_energy": PropertySpec(
-        "eV", "activation energy of the electronic conductivity (sigma*T form)", 0.0, 3.0),
-    "band_gap": PropertySpec("eV", "band gap Eg of the bulk", 0.0, 15.0),
-    "gb_band_gap": PropertySpec("eV", "band gap at grain boundaries", 0.0, 15.0),
-    "crack_band_gap": PropertySpec("eV", "band gap at crack and fracture surfaces", 0.0, 15.0),
-    "youngs_modulus": PropertySpec("Pa", "Young's modulus E of the bulk", 1e8, 1e12),
-    "shear_modulus": PropertySpec("Pa", "shear modulus G of the bulk", 1e8, 1e12),
-    "poisson_ratio": PropertySpec("", "Poisson ratio nu of the bulk", -1.0, 0.5),
-    "gb_modulus_ratio": PropertySpec(
-        "", "ratio r_E of the grain-boundary to the bulk Young's modulus", 0.01, 2.0),
-    "fracture_toughness": PropertySpec(
-        "Pa*m^0.5", "transgranular fracture toughness K_IC", 1e4, 1e8),
-    "gb_fracture_toughness": PropertySpec(
-        "Pa*m^0.5", "intergranular fracture toughness K_IC (crack along a GB)", 1e4, 1e8),
-    "trap_depth_gb": PropertySpec(
-        "eV", "electron trap depth E_trap at grain-boundary sites (0 = no trap)", 0.0, 3.0),
-    "trap_depth_triple_junction": PropertySpec(
-        "eV", "electron trap depth E_trap at triple junctions (0 = no trap)", 0.0, 3.0),
-    "trap_depth_pore": PropertySpec(
-        "eV", "electron trap depth E_trap at pore surfaces (0 = no trap)", 0.0, 3.0),
-    "exchange_current_density": PropertySpec(
-        "A/m^2", "exchange current density i0 of the Li|SE electrode interface", 1e-6, 1e6),
-    "exchange_current_activation_energy": PropertySpec(
-        "eV", "activation energy of both exchange current densities", 0.0, 2.0),
-    "internal_exchange_current_density": PropertySpec(
-        "A/m^2", "exchange current density of fresh internal Li|SE surfaces (cracks, nuclei)",
-        1e-6, 1e6),
-    "grain_size": PropertySpec("m", "mean grain diameter d_g", 1e-9, 0.1),
-}
-
-#: Every property of the Li metal set: SI unit, description and allowed range.
-LI_METAL_PROPERTIES: dict[str, PropertySpec] = {
-    "molar_volume": PropertySpec("m^3/mol", "molar volume V_m of Li metal", 1e-6, 1e-4),
-    "youngs_modulus": PropertySpec("Pa", "Young's modulus of Li", 1e8, 1e11),
-    "shear_modulus": PropertySpec("Pa", "shear modulus of Li", 1e8, 1e11),
-    "yield_strength": PropertySpec("Pa", "yield strength of bulk Li", 1e3, 1e9),
-    "yield_strength_micropillar": PropertySpec(
-        "Pa", "yield strength of ~1 um Li (micropillars)", 1e3, 1e9),
-    "creep_rate_prefactor": PropertySpec(
-        "1/s", "eps0 in the power-law creep law eps_dot = eps0*(sigma/sigma0)^m", 1e-12, 1e6),
-    "creep_reference_stress": PropertySpec(
-        "Pa", "sigma0 in the power-law creep law", 1.0, 1e9),
-    "creep_exponent": PropertySpec("", "stress exponent m of the power-law creep law", 1.0, 20.0),
-    "creep_activation_energy": PropertySpec("J/mol", "activation energy Q of creep", 0.0, 2e5),
-    "self_diffusion_coefficient": PropertySpec(
-        "m^2/s", "Li self-diffusion coefficient", 1e-25, 1e-5),
-}
 
 
 @dataclass(frozen=True)
@@ -193,57 +141,24 @@ class Material:
             raise KeyError(f"{self.name}: no property {name!r}") from None
 
 
-@dataclass(frozen=True)
-class ResolvedMaterial:
-    """An electrolyte's properties at one temperature, as plain floats in SI.
-
-    The fields are ``temperature`` [K], every name of :data:`PROPERTIES` in its unit (the
-    conductivities and exchange current densities at ``temperature``, everything else as in
-    the material set), and the derived quantities ``gb_youngs_modulus`` [Pa],
-    ``gb_ionic_conductance_ratio`` [-] and ``thermal_voltage`` [V]; see :func:`resolve`.
-    """
-
-    temperature: float  # K
-    ionic_conductivity: float  # S/m, at temperature
-    ionic_activation_energy: float  # eV
-    gb_ionic_conductivity: float  # S/m, at temperature
-    gb_ionic_activation_energy: float  # eV
-    gb_thickness: float  # m
-    electronic_conductivity: float  # S/m, at temperature
-    electronic_activation_energy: float  # eV
-    band_gap: float  # eV
-    gb_band_gap: float  # eV
-    crack_band_gap: float  # eV
-    youngs_modulus: float  # Pa
-    shear_modulus: float  # Pa
-    poisson_ratio: float  # -
-    gb_modulus_ratio: float  # -
-    fracture_toughness: float  # Pa m^0.5
-    gb_fracture_toughness: float  # Pa m^0.5
-    trap_depth_gb: float  # eV
-    trap_depth_triple_junction: float  # eV
-    trap_depth_pore: float  # eV
-    exchange_current_density: float  # A/m^2, at temperature
-    exchange_current_activation_energy: float  # eV
-    internal_exchange_current_density: float  # A/m^2, at temperature
-    grain_size: float  # m
-    gb_youngs_modulus: float  # Pa, r_E * E
-    gb_ionic_conductance_ratio: float  # -, (sigma_GB/delta_GB) / (sigma/d_g)
-    thermal_voltage: float  # V, k_B T / e
-
-
 # ---------------------------------------------------------------------------------------
 # Finding and reading material files
 # ---------------------------------------------------------------------------------------
 
-def materials_dir(directory=None) -> Path:
+def materials_dir(directory=None) -> Path | Traversable:
     """The directory that holds the material files.
 
     Parameters
     ----------
     directory : str or path-like, optional
         Use this directory. Otherwise the environment variable ``KMC_MATERIALS_DIR`` if set,
-        else :data:`DEFAULT_MATERIALS_DIR` (``inputs/materials`` next to the package).
+        else :data:`DEFAULT_MATERIALS_DIR`, the sets bundled with the package.
+
+    Returns
+    -------
+    pathlib.Path or importlib.resources.abc.Traversable
+        A :class:`~pathlib.Path` for a given directory and for an installed package on disk
+        (always the case with pip installs; a zipped package would give a Traversable).
 
     Raises
     ------
@@ -270,7 +185,9 @@ def available_materials(directory=None) -> list[str]:
     directory : str or path-like, optional
         Materials directory; see :func:`materials_dir`.
     """
-    return sorted(p.stem for p in materials_dir(directory).glob("*.toml") if p.stem != LI_METAL)
+    stems = (p.name.removesuffix(".toml") for p in materials_dir(directory).iterdir()
+             if p.name.endswith(".toml") and p.is_file())
+    return sorted(stem for stem in stems if stem != LI_METAL)
 
 
 def load_material(name_or_path, overrides: dict | None = None, key: str = "material",
@@ -325,7 +242,7 @@ def load_li_metal(overrides: dict | None = None, key: str = "li_metal",
                  key)
 
 
-def _material_path(name_or_path, key, directory) -> Path:
+def _material_path(name_or_path, key, directory) -> Path | Traversable:
     if isinstance(name_or_path, str) and not (
             name_or_path.endswith(".toml") or "/" in name_or_path or os.sep in name_or_path):
         names = available_materials(directory)
@@ -343,7 +260,7 @@ def _material_path(name_or_path, key, directory) -> Path:
     return path
 
 
-def _read_toml(path: Path) -> dict:
+def _read_toml(path: Path | Traversable) -> dict:
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
@@ -360,7 +277,7 @@ def _read_toml(path: Path) -> dict:
 _HEADER = tuple(f.name for f in dataclasses.fields(Material) if f.name != "values")
 
 
-def _load(path: Path, table: dict[str, PropertySpec], overrides, key) -> Material:
+def _load(path: Path | Traversable, table: dict[str, PropertySpec], overrides, key) -> Material:
     data = _read_toml(path)
     try:
         for name in data:
@@ -449,120 +366,3 @@ def _unknown_property(key: str, name: str, allowed: list[str]) -> str:
     hint = _did_you_mean(name, allowed)
     return f"{key}: unknown property{hint}" if hint else (
         f"{key}: unknown property (allowed: {', '.join(allowed)})")
-
-
-# ---------------------------------------------------------------------------------------
-# Temperature dependence
-# ---------------------------------------------------------------------------------------
-
-def arrhenius(value_ref: float, activation_energy: float, temperature: float,
-              reference_temperature: float) -> float:
-    """Scale a rate constant from ``reference_temperature`` to ``temperature``.
-
-    Parameters
-    ----------
-    value_ref : float
-        Value at the reference temperature (any unit; the result has the same).
-    activation_energy : float
-        Activation energy E_a [eV].
-    temperature, reference_temperature : float
-        T and T_ref [K].
-
-    Notes
-    -----
-    k(T) = k_ref * exp(-(E_a/k_B) * (1/T - 1/T_ref)).
-    """
-    return value_ref * math.exp(
-        -activation_energy / BOLTZMANN_EV * (1.0 / temperature - 1.0 / reference_temperature))
-
-
-def arrhenius_conductivity(sigma_ref: float, activation_energy: float, temperature: float,
-                           reference_temperature: float) -> float:
-    """Scale a conductivity from ``reference_temperature`` to ``temperature`` (sigma*T form).
-
-    Parameters
-    ----------
-    sigma_ref : float
-        Conductivity at the reference temperature [S/m].
-    activation_energy : float
-        Activation energy E_a of sigma*T [eV].
-    temperature, reference_temperature : float
-        T and T_ref [K].
-
-    Returns
-    -------
-    float
-        sigma(T) [S/m].
-
-    Notes
-    -----
-    sigma(T) = sigma_ref * (T_ref/T) * exp(-(E_a/k_B) * (1/T - 1/T_ref)), i.e.
-    sigma*T = A*exp(-E_a/(k_B*T)): hopping conduction, from the Nernst-Einstein relation
-    sigma = n*q^2*D/(k_B*T) with an Arrhenius diffusion coefficient D (Bachman et al. 2016,
-    Chem. Rev. 116, 140). An E_a fitted to ln(sigma) instead of ln(sigma*T) is larger by
-    about k_B*T (~0.026 eV at 298 K); the sets do not distinguish the two.
-    """
-    return arrhenius(sigma_ref, activation_energy, temperature, reference_temperature) * (
-        reference_temperature / temperature)
-
-
-def resolve(material: Material, temperature: float) -> ResolvedMaterial:
-    """An electrolyte's properties at ``temperature``, as plain floats in SI.
-
-    Parameters
-    ----------
-    material : Material
-        An electrolyte set from :func:`load_material`.
-    temperature : float
-        Cell temperature T [K].
-
-    Returns
-    -------
-    ResolvedMaterial
-        Every property of :data:`PROPERTIES`, the temperature-dependent ones at T, plus
-        ``gb_youngs_modulus`` [Pa], ``gb_ionic_conductance_ratio`` [-] and
-        ``thermal_voltage`` [V].
-
-    Raises
-    ------
-    ConfigError
-        If the temperature is not a finite number > 0 K.
-
-    Notes
-    -----
-    With T_ref the set's reference temperature and k_B the Boltzmann constant:
-
-    * ``ionic_conductivity``, ``gb_ionic_conductivity`` and ``electronic_conductivity``, each
-      with its own activation energy, follow the sigma*T Arrhenius law of
-      :func:`arrhenius_conductivity`: sigma(T) = sigma_ref (T_ref/T) exp(-(E_a/k_B)(1/T - 1/T_ref)).
-    * ``exchange_current_density`` and ``internal_exchange_current_density`` follow
-      i0(T) = i0_ref exp(-(E_a/k_B)(1/T - 1/T_ref)) (:func:`arrhenius`) with
-      ``exchange_current_activation_energy``.
-    * ``gb_youngs_modulus`` = r_E * E (MODEL.md section 3).
-    * ``gb_ionic_conductance_ratio`` = (sigma_GB/delta_GB) / (sigma/d_g): the areal Li+
-      conductance of one GB layer over that of one grain crossed in series (brick-layer
-      picture). Below 1 the GBs dominate the resistance of the polycrystal; it is for
-      information only (the field solve uses sigma, sigma_GB and delta_GB themselves).
-    * ``thermal_voltage`` = k_B T / e.
-
-    All other values (moduli, toughness, band gaps, trap depths, sizes) are taken as
-    temperature-independent.
-    """
-    if not (math.isfinite(temperature) and temperature > 0.0):
-        raise ConfigError(f"temperature = {temperature!r}: must be a finite number > 0 K")
-    t_ref = material.reference_temperature
-    v = {name: material.values[name].value for name in PROPERTIES}
-    for sigma, energy in (("ionic_conductivity", "ionic_activation_energy"),
-                          ("gb_ionic_conductivity", "gb_ionic_activation_energy"),
-                          ("electronic_conductivity", "electronic_activation_energy")):
-        v[sigma] = arrhenius_conductivity(v[sigma], v[energy], temperature, t_ref)
-    for i0 in ("exchange_current_density", "internal_exchange_current_density"):
-        v[i0] = arrhenius(v[i0], v["exchange_current_activation_energy"], temperature, t_ref)
-    return ResolvedMaterial(
-        temperature=float(temperature),
-        **v,
-        gb_youngs_modulus=v["gb_modulus_ratio"] * v["youngs_modulus"],
-        gb_ionic_conductance_ratio=(v["gb_ionic_conductivity"] * v["grain_size"])
-        / (v["ionic_conductivity"] * v["gb_thickness"]),
-        thermal_voltage=BOLTZMANN_EV * temperature,
-    )

@@ -12,11 +12,19 @@ Plain functions in SI units; the plating kernels evaluate the same formulas per 
   overcome in addition, which is how in-plane compression deflects growth (seed 000).
 * Tip kinetics: a Li-filled crack advancing at dx/dt carries j_tip = z F / V_m dx/dt (seed 001,
   eq. 1).
+* Li creep: power law eps_dot = eps0 (sigma / sigma0)^m exp(-Q/R (1/T - 1/T_ref)) (MODEL.md
+  section 5, item 7; Li-metal set ``li_metal.toml``), used for the creep channels, the creep
+  relief of anchored Li and the creep-limited stripping current of stripping voids.
+
+The functions take numbers or numpy arrays alike; the plating events call them on arrays.
 """
 from __future__ import annotations
 
 import math
 
+import numpy as np
+
+from .materials import arrhenius
 from .units import FARADAY
 
 #: Geometry factor of the Griffith criterion used by seed 001 (p_c = K_IC / sqrt(pi a)).
@@ -55,7 +63,7 @@ def griffith_pressure(toughness: float, crack_length: float, y: float = Y_DEFAUL
 def stress_intensity(pressure: float, crack_length: float, y: float = Y_DEFAULT,
                      normal_stress: float = 0.0) -> float:
     """Mode-I stress intensity K_I = Y (p - sigma_nn) sqrt(pi a) [Pa m^0.5]."""
-    return y * (pressure - normal_stress) * math.sqrt(math.pi * crack_length)
+    return y * (pressure - normal_stress) * np.sqrt(np.pi * crack_length)
 
 
 def crack_threshold_overpotential(toughness: float, crack_length: float, molar_volume: float,
@@ -67,7 +75,9 @@ def crack_threshold_overpotential(toughness: float, crack_length: float, molar_v
 
 def fracture_rate(k_i: float, toughness: float, attempt_rate: float) -> float:
     """Crack-advance rate [1/s]: nu_f (K_I / K_IC - 1) above threshold, 0 below (MODEL.md 5.2)."""
-    return attempt_rate * (k_i / toughness - 1.0) if k_i >= toughness else 0.0
+    ratio = np.asarray(k_i, float) / toughness
+    rate = np.where(ratio >= 1.0, attempt_rate * (ratio - 1.0), 0.0)
+    return float(rate) if rate.ndim == 0 else rate
 
 
 def tip_current_density(velocity: float, molar_volume: float, charge_number: int = 1) -> float:
@@ -79,3 +89,37 @@ def tip_current_density(velocity: float, molar_volume: float, charge_number: int
 def tip_velocity(current_density: float, molar_volume: float, charge_number: int = 1) -> float:
     """Advance velocity [m/s] of a Li-filled crack fed by ``current_density`` [A/m^2]."""
     return current_density * molar_volume / (charge_number * FARADAY)
+
+
+def creep_arrhenius(li, temperature: float) -> float:
+    """Arrhenius factor exp(-Q/R (1/T - 1/T_ref)) of Li creep [-] (``li``: the Li-metal set)."""
+    return arrhenius(1.0, li.creep_activation_energy, temperature, li.reference_temperature,
+                     molar=True)
+
+
+def creep_rate(pressure_difference, li, temperature: float, quanta_per_site: int):
+    """Quanta per second [1/s] creeping across a site face under ``pressure_difference`` [Pa].
+
+    The power-law creep strain rate eps_dot = eps0 (dp / sigma0)^m exp(-Q/R (1/T - 1/T_ref))
+    moves a site's volume per 1/eps_dot seconds, i.e. n_q eps_dot quanta per second; zero for
+    dp <= 0 (MODEL.md section 5, item 7; parameters from ``li_metal.toml``).
+    """
+    dp = np.maximum(np.asarray(pressure_difference, float), 0.0)
+    return (quanta_per_site * li.creep_rate_prefactor * creep_arrhenius(li, temperature)
+            * (dp / li.creep_reference_stress) ** li.creep_exponent)
+
+
+def creep_pressure(rate, length_sites, li, temperature: float, quanta_per_site: int):
+    """Pressure [Pa] that drives ``rate`` quanta per second by creep through a Li column of
+    ``length_sites`` faces in series (each taking dp / length): the inverse of
+    :func:`creep_rate`, dp = length sigma0 (rate / (n_q eps0 A(T)))^(1/m)."""
+    unit = float(creep_rate(li.creep_reference_stress, li, temperature, quanta_per_site))
+    r = np.maximum(np.asarray(rate, float), 0.0)
+    return np.asarray(length_sites, float) * li.creep_reference_stress * (r / unit) ** (1.0 / li.creep_exponent)
+
+
+def stripping_limit(limit: float, limit_per_pressure: float, stack_pressure: float, li,
+                    temperature: float) -> float:
+    """Creep-resupply-limited stripping current density j_strip [A/m^2] (MODEL.md 5.8):
+    (j0 + dj/dP P_stack) exp(-Q/R (1/T - 1/T_ref)) with Li creep's activation energy Q."""
+    return (limit + limit_per_pressure * stack_pressure) * creep_arrhenius(li, temperature)

@@ -15,12 +15,16 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 
-from . import __version__
-from .config import as_dict
+from .version import __version__
+from .deck import as_dict
 from .errors import DatasetError
+from .observables import SCALARS, SERIES
 
-#: name -> (units, long_name) for every variable a dataset may hold.
+#: name -> (units, long_name) for every variable a dataset may hold; the plating observables
+#: are declared (with how they are computed) in :mod:`kmc.observables`.
 VARIABLES = {
+    **{o.name: (o.units, o.long_name) for o in SERIES},
+    **SCALARS,
     "time": ("s", "simulated time"),
     "axis": ("1", "Cartesian axis"),
     "x": ("m", "site centre along x"),
@@ -65,50 +69,13 @@ VARIABLES = {
     "snapshot": ("1", "snapshot index"),
     "snapshot_time": ("s", "simulated time of the snapshot"),
     "channel": ("1", "event channel"),
-    "current_density": ("A m-2", "applied current density J at the observation time (positive plates the electrode at z = 0)"),
-    "mean_current_density": ("A m-2", "mean applied current density over the interval ending here"),
-    "voltage": ("V", "cell voltage V = Phi_C - Phi_A"),
-    "plated_charge": ("C", "net charge moved by the external circuit toward the electrode at z = 0 (quanta x q)"),
-    "expected_charge": ("C", "integral of the protocol current I(t) dt"),
-    "li_sites_a": ("1", "Li sites in clusters connected to the electrode at z = 0"),
-    "li_sites_c": ("1", "Li sites in clusters connected to the electrode at z = L"),
-    "li_sites_floating": ("1", "Li sites in floating (electronically isolated) clusters"),
-    "floating_clusters": ("1", "number of floating Li clusters"),
-    "largest_floating_cluster": ("1", "sites in the largest floating Li cluster"),
-    "penetration_depth": ("m", "deepest extent of Li connected to the electrode at z = 0"),
-    "li_depth_profile": ("1", "Li per layer in sites' worth (synthetic neutron depth profile)"),
-    "gb_li_fraction": ("1", "fraction of Li sites that are grain-boundary sites"),
-    "li_quanta": ("1", "Li quanta held in the lattice"),
-    "reservoir_a": ("1", "net quanta gained by the electrode reservoir at z = 0"),
-    "reservoir_c": ("1", "net quanta gained by the electrode reservoir at z = L"),
-    "blocked_sites": ("1", "full confined Li sites that block ionic current"),
-    "max_pressure": ("Pa", "largest Li pressure"),
-    "fractured_sites": ("1", "cumulative number of electrolyte sites cracked"),
-    "empty_crack_sites": ("1", "empty (void) crack sites left by Li"),
-    "field_solves": ("1", "cumulative number of ionic field solves"),
-    "contact_fraction_a": ("1", "fraction of the z = 0 electrode face in contact (stripping voids lost)"),
-    "contact_fraction_c": ("1", "fraction of the z = L electrode face in contact (stripping voids lost)"),
-    "trapped_electrons": ("1", "electrons trapped in the electrolyte (quasi-static, packets of charge q)"),
-    "leakage_current": ("A", "electronic current leaking through the electrolyte into the electrode at z = L"),
-    "shorted": ("1", "1 if networkx finds a Li path between the electrodes"),
-    "li_clusters": ("1", "number of Li clusters (networkx connected components)"),
     "content": ("1", "Li content of the site in quanta (n_q = full)"),
     "pressure": ("Pa", "Li pressure of the site"),
     "strain_proxy": ("1", "Li pressure over the local Young's modulus (compare micro-Laue strain maps)"),
     "cluster_class": ("1", "Li cluster class: -1 none, 0 A-connected, 1 C-connected, 2 floating, 3 short"),
     "short_path": ("1", "1 on the sites of the networkx shortest Li path at the short"),
-    "t_short": ("s", "time of the first short circuit (NaN: censored, no short)"),
-    "charge_at_short": ("C", "net charge moved toward the electrode at z = 0 before the short (NaN if none)"),
-    "short_path_gb_fraction": ("1", "fraction of the shortest Li path's edges that cross a grain boundary"),
-    "short_path_gb_site_fraction": ("1", "fraction of the shortest Li path's sites that are grain-boundary sites"),
-    "short_path_tortuosity": ("1", "shortest Li path length over the electrolyte thickness"),
-    "short_path_length": ("1", "sites on the shortest Li path"),
-    "crack_span_time": ("s", "first observation at which Li or empty crack spans the cell (NaN if never)"),
-    "quantum_charge": ("C", "charge quantum q = F h^3 / (n_q V_m)"),
-    "cell_area": ("m2", "electrode area A_cell (2D: width x one site)"),
-    "events_by_kind": ("1", "events fired per channel kind"),
     "stop_reason": ("1", "why the run stopped: short, open_circuit, duration, protocol_end, max_events, "
-                         "wall_time, interrupted, field_error"),
+                         "wall_time, interrupted, terminated, field_error"),
     "seed": ("1", "master random seed of the run"),
     "end": ("1", "end of a grain pair"),
 }
@@ -220,7 +187,7 @@ def microstructure_dataset(micro, deck, material=None) -> xr.Dataset:
 
 
 def plating_dataset(result) -> xr.Dataset:
-    """Dataset of a :class:`kmc.plating.PlatingResult`: time series, depth profile,
+    """Dataset of a :class:`kmc.simulation.Result`: time series, depth profile,
     snapshots, static maps and scalars (MODEL.md section 8), CF units on every variable and the
     resolved deck and material in the attributes. Data variables depend only on deck and seed."""
     from .engine import CHANNELS

@@ -16,6 +16,10 @@ electrode at z = 0):
 * :class:`Cycling` - galvanostatic cycling, plate a capacity Q at J, strip it at J_strip;
 * :class:`Staircase` - the critical-current-density protocol of seed 004: plate Q at
   J_k = J_0 + k dJ, strip Q at J_strip, repeat until the cell fails.
+
+:func:`from_config` builds them from a deck: the ``[protocol]`` section of plating decks
+(current density) and the ``[field]`` section of lattice-gas decks (field strength), which
+share kinds and keys.
 """
 from __future__ import annotations
 
@@ -151,3 +155,36 @@ class Staircase(Piecewise):
     def plating_current(self, t: float) -> float:
         """J_k of the step that contains ``t`` (the current at which a failure is a CCD)."""
         return self.start + (self.segment(t) // 2) * self.step
+
+
+def from_config(section) -> Piecewise:
+    """The protocol of a deck's drive section.
+
+    Parameters
+    ----------
+    section : kmc.deck.ProtocolConfig or kmc.deck.FieldConfig
+        A ``[protocol]`` section, whose drive is ``current_density`` [A/m^2], or a lattice-gas
+        ``[field]`` section, whose drive is ``amplitude`` [V/m] (kinds constant and pulsed).
+        The other keys have one meaning for both: ``kind``; ``period`` [s], ``duty`` and
+        ``reverse`` (absent: 0) of a pulsed drive; ``capacity`` [C/m^2],
+        ``strip_current_density`` (0 = the plating current) and ``cycles`` (0 = endless) of
+        cycling and staircase; ``step`` of the staircase.
+
+    Returns
+    -------
+    Piecewise
+        :class:`Constant`, :class:`Pulsed`, :class:`Cycling` or :class:`Staircase`.
+    """
+    kind = section.kind
+    drive = section.current_density if hasattr(section, "current_density") else section.amplitude
+    if kind == "constant":
+        return Constant(drive)
+    if kind == "pulsed":
+        return Pulsed(drive, section.period, section.duty, getattr(section, "reverse", 0.0))
+    cycles = section.cycles or None
+    strip = section.strip_current_density or drive
+    if kind == "cycling":
+        return Cycling(drive, section.capacity, strip, cycles)
+    if kind == "staircase":
+        return Staircase(drive, section.step, strip, section.capacity, cycles)
+    raise ValueError(f"unknown protocol kind {kind!r}")  # the deck's choices prevent it

@@ -4,6 +4,7 @@ A line-by-line twin of ``ext/_core.pxd`` and ``ext/_lattice_gas.pyx`` for tests 
 sizes: same tree layout, same selection rule, same order of random draws, same floating-point
 operations, so that for a fixed seed both pick the same events at the same times (bitwise).
 It is slow (~1e5 events/s) and exists only to be read and compared against.
+Of the package it imports only :mod:`kmc.codes`, the codes and input checks the kernels share.
 """
 from __future__ import annotations
 
@@ -11,11 +12,11 @@ import math
 
 import numpy as np
 
-from .engine import (CH_CREEP, CH_DETACH, CH_ELECTRON, CH_FRACTURE, CH_HEAL, CH_NUCLEATE,
-                     DEBUG_MISMATCH, N_CHANNEL_KINDS, REACHED_EVENTS, REACHED_TIME, RES_A, RES_C,
-                     TOP_BLOCKED, TOP_CONTACT, TOP_CREPT, TOP_EMPTIED, TOP_FIRST, TOP_FULL,
-                     TOP_GROWN, TOP_NONE, TOPOLOGY_CHANGED, check_channels, initial_displacement,
-                     initial_particle_sites, validate_csr)
+from .codes import (CH_CREEP, CH_DETACH, CH_ELECTRON, CH_FRACTURE, CH_HEAL, CH_NUCLEATE,
+                    DEBUG_MISMATCH, FLAG_A, FLAG_C, LI, N_CHANNEL_KINDS, REACHED_EVENTS,
+                    REACHED_TIME, RES_A, RES_C, SE, TOP_BLOCKED, TOP_CONTACT, TOP_CREPT,
+                    TOP_EMPTIED, TOP_FIRST, TOP_FULL, TOP_GROWN, TOP_NONE, TOPOLOGY_CHANGED, VOID,
+                    check_channels, initial_displacement, initial_particle_sites, validate_csr)
 
 
 class SumTree:
@@ -225,7 +226,7 @@ class ReferenceClusters:
         return s
 
     def _flag(self, s):
-        return {1: 1, 2: 2}.get(self.face[s], 0)
+        return {1: FLAG_A, 2: FLAG_C}.get(self.face[s], 0)
 
     def _neighbours(self, s):
         return self.indices[self.indptr[s]:self.indptr[s + 1]]
@@ -251,7 +252,7 @@ class ReferenceClusters:
             self.parent[rt] = r
             self.size[r] += self.size[rt]
             self.flags[r] |= self.flags[rt]
-        return self.flags[r] == 3
+        return self.flags[r] == FLAG_A | FLAG_C
 
     def remove(self, s):
         if not self.active[s]:
@@ -287,12 +288,8 @@ class ReferenceClusters:
         return self.flags[self._find(s)] if self.active[s] else 0
 
     def shorted(self):
-        return any(self.active[s] and self.parent[s] == s and self.flags[s] == 3
+        return any(self.active[s] and self.parent[s] == s and self.flags[s] == FLAG_A | FLAG_C
                    for s in range(self.n_sites))
-
-
-# site phases (kmc.microstructure; not imported: this module stays free of the model layers)
-_SE, _LI, _VOID = 0, 1, 2
 
 
 class ReferencePlating:
@@ -310,7 +307,7 @@ class ReferencePlating:
         if n_quanta < 1:
             raise ValueError(f"n_quanta must be >= 1, got {n_quanta}")
         ph, ct = np.asarray(self.phase), np.asarray(self.content)
-        if ct.min(initial=0) < 0 or ct.max(initial=0) > n_quanta or np.any(ct[ph != _LI] != 0):
+        if ct.min(initial=0) < 0 or ct.max(initial=0) > n_quanta or np.any(ct[ph != LI] != 0):
             raise ValueError(f"content must lie in 0..{n_quanta} on metal sites and be 0 elsewhere")
         self.n_quanta, self.confined = int(n_quanta), bool(confined)
         self.relief = [0] * self.n_sites
@@ -365,7 +362,7 @@ class ReferencePlating:
             return TOP_NONE
         self.content[m] -= 1
         if self.content[m] == 0:
-            self.phase[m] = _VOID
+            self.phase[m] = VOID
             self.last_site = m
             return TOP_EMPTIED
         return TOP_NONE
@@ -388,16 +385,16 @@ class ReferencePlating:
             return TOP_NONE
         if self.relief[m] != 0:
             return self._give(self.relief[m], -1)
-        if not self.confined and s >= 0 and self.phase[s] == _SE:
-            self.phase[s], self.content[s], self.last_site = _LI, 1, s
+        if not self.confined and s >= 0 and self.phase[s] == SE:
+            self.phase[s], self.content[s], self.last_site = LI, 1, s
             return TOP_GROWN
-        voids = [t for t in self.indices[self.indptr[m]:self.indptr[m + 1]] if self.phase[t] == _VOID]
+        voids = [t for t in self.indices[self.indptr[m]:self.indptr[m + 1]] if self.phase[t] == VOID]
         if not voids:
             self.last_site = m
             return TOP_BLOCKED
         k = min(int(self._u() * len(voids)), len(voids) - 1)
         t = voids[k]
-        self.phase[t], self.content[t], self.last_site = _LI, 1, t
+        self.phase[t], self.content[t], self.last_site = LI, 1, t
         return TOP_GROWN
 
     def _move(self, src, snk, s):
@@ -414,7 +411,7 @@ class ReferencePlating:
         return taken
 
     def set_content(self, site, value):
-        if not 0 <= site < self.n_sites or self.phase[site] != _LI:
+        if not 0 <= site < self.n_sites or self.phase[site] != LI:
             raise ValueError(f"site {site} is not a Li metal site")
         if not 0 <= value <= self.n_quanta:
             raise ValueError(f"content {value} must lie in 0..{self.n_quanta}")
@@ -444,7 +441,7 @@ class ReferencePlating:
             k = self.kind[c]
             self.counts[k] += 1
             if k == CH_FRACTURE:
-                self.phase[self.a[c]] = _LI
+                self.phase[self.a[c]] = LI
                 self.last_site = self.a[c]
                 change = TOP_GROWN
             elif k == CH_CREEP:
@@ -453,7 +450,7 @@ class ReferencePlating:
                     change = TOP_CREPT
             elif k == CH_NUCLEATE:
                 self._take(self.b[c])
-                self.phase[self.a[c]] = _LI
+                self.phase[self.a[c]] = LI
                 self.content[self.a[c]] = 1
                 self.last_site = self.a[c]
                 change = TOP_GROWN

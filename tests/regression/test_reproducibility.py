@@ -2,7 +2,7 @@
 import numpy as np
 import xarray as xr
 
-from kmc.config import loads_deck
+from kmc.deck import loads_deck
 from kmc.lattice_gas import simulate
 from kmc.output import VARIABLES, lattice_gas_dataset, write_dataset
 

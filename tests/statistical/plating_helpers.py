@@ -154,24 +154,24 @@ class _Grown(Exception):
 
 
 def li_grid(sim):
-    """Li sites of a :class:`kmc.plating.PlatingSimulation` as an (nx, nz) boolean grid."""
+    """Li sites of a :class:`kmc.simulation.Simulation` as an (nx, nz) boolean grid."""
     from kmc.microstructure import LI
 
-    return sim.graph.to_grid(np.asarray(sim.phase) == LI)[:, 0, :]
+    return sim.cell.graph.to_grid(np.asarray(sim.phase) == LI)[:, 0, :]
 
 
 def grow_laplacian_cluster(nx, nz, seed, height_fraction=0.75):
     """Grow the simulator's Laplacian cluster until it reaches ``height_fraction`` of the
     cell thickness (its top site in layer ceil(height_fraction * nz) - 1).
 
-    The run is driven by :meth:`PlatingSimulation.run`; the progress callback (called after
+    The run is driven by :meth:`Simulation.run`; the progress callback (called after
     every kernel call, i.e. after every grown site) stops it at the target height.
     Returns a dict: ``grid`` (nx, nz) bool Li sites, ``height`` [sites], ``sites``,
     ``field_solves``, ``events``, ``wall`` [s], ``stop`` (why the run ended)."""
     import time
 
-    from kmc.config import loads_deck
-    from kmc.plating import PlatingSimulation
+    from kmc.deck import loads_deck
+    from kmc.simulation import Simulation
 
     target = math.ceil(height_fraction * nz)
     holder = {}
@@ -182,7 +182,7 @@ def grow_laplacian_cluster(nx, nz, seed, height_fraction=0.75):
             raise _Grown
 
     start = time.perf_counter()
-    sim = PlatingSimulation(loads_deck(laplacian_deck(nx, nz, seed)), progress=progress)
+    sim = Simulation.from_deck(loads_deck(laplacian_deck(nx, nz, seed)), progress=progress)
     holder["sim"] = sim
     try:
         sim.run()
@@ -343,8 +343,8 @@ def run_deck_scalars(text):
     """Run a plating deck given as TOML text (for :func:`run_parallel`); returns the stop
     reason, t_short [s], charge_at_short [C], the cell area [m^2], the current density at
     t = 0 [A/m^2] and the wall time [s]."""
-    from kmc.config import loads_deck
-    from kmc.plating import simulate
+    from kmc.deck import loads_deck
+    from kmc.simulation import simulate
 
     deck = loads_deck(text)
     r = simulate(deck)
@@ -386,8 +386,8 @@ def run_parallel(fn, args, workers=None):
 def run_deck_gb(text):
     """Run a plating deck (TOML text) for :func:`run_parallel`; returns the stop reason, the
     GB-site fraction of the shortest path and of the cell, and the GB fraction of all Li."""
-    from kmc.config import loads_deck
-    from kmc.plating import simulate
+    from kmc.deck import loads_deck
+    from kmc.simulation import simulate
 
     r = simulate(loads_deck(text))
     return {"stop": r.stop_reason, "path_gb": float(r.scalars["short_path_gb_site_fraction"]),

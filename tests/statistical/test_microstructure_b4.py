@@ -5,8 +5,9 @@ import math
 import numpy as np
 import pytest
 
-from kmc.microstructure import (PV_BOUNDARY_DENSITY, Microstructure, draw_seeds, nearest_seed,
-                                poisson_diameter_factor, seed_density, voronoi_grains)
+from kmc.microstructure import Microstructure
+from kmc.tessellation import (PV_BOUNDARY_DENSITY, draw_seeds, nearest_seed,
+                              poisson_diameter_factor, seed_density, voronoi_grains)
 
 #: E[max_i |n_i|] and E[sum_i |n_i|] for a uniformly random unit normal n (2D: 2 sqrt2/pi and
 #: 4/pi; 3D: 0.8312 by quadrature, and 3/2).

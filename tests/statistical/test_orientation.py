@@ -3,7 +3,7 @@ import math
 
 import numpy as np
 
-from kmc.microstructure import disorientation, random_orientations
+from kmc.tessellation import disorientation, random_orientations
 
 
 def test_random_orientations_follow_mackenzie():

@@ -53,8 +53,8 @@ def test_output_to_a_directory_or_bad_figure_is_one_line(tmp_path, small_deck_te
     deck = tmp_path / "deck.toml"
     deck.write_text(small_deck_text)
     assert main(["run", str(deck), "-o", str(tmp_path), "--figure", "", "-q"]) == 2
-    assert capsys.readouterr().err == (f"kmc: error: {tmp_path}: is a directory; give a file name "
-                                       "for the dataset\n")
+    assert capsys.readouterr().err == (f"kmc: error: output.dataset = '{tmp_path}': is a directory; "
+                                       "give a file name\n")
     assert main(["run", str(deck), "-o", str(tmp_path / "a.nc"), "--figure", "f.xyz", "-q"]) == 2
     assert capsys.readouterr().err == ("kmc: error: --figure = 'f.xyz': must end in .png, .pdf or "
                                        ".svg (or be empty for none)\n")
@@ -68,8 +68,48 @@ def test_bench_rejects_a_bad_coverage(capsys):
 
 def test_overflowing_rates_are_a_config_error(tmp_path, small_deck_text, capsys):
     deck = tmp_path / "deck.toml"
-    deck.write_text(small_deck_text.replace('temperature = "25 degC"', 'temperature = "0.01 K"'))
+    deck.write_text(small_deck_text.replace('temperature = "25 degC"', 'temperature = "150 K"')
+                    .replace('amplitude = "2e7 V/m"', 'amplitude = "1e10 V/m"')
+                    .replace('spacing = "0.5 nm"', 'spacing = "100 nm"'))
     assert main(["run", str(deck), "-o", str(tmp_path / "a.nc"), "-q"]) == 2
     assert capsys.readouterr().err == (
-        "kmc: error: field.amplitude = 2e+07 V/m: hop rates overflow at temperature = 0.01 K "
+        "kmc: error: field.amplitude = 1e+10 V/m: hop rates overflow at temperature = 150 K "
         "(bias z e E a / 2kT too large); lower the field or raise the temperature\n")
+
+
+def test_existing_dataset_needs_force_and_unwritable_paths_fail_first(tmp_path, small_deck_text, capsys):
+    """A dataset is never overwritten silently, and a path that cannot be written fails before
+    any compute is spent (one line each)."""
+    deck = tmp_path / "deck.toml"
+    deck.write_text(small_deck_text)
+    out = tmp_path / "a.nc"
+    assert main(["run", str(deck), "-o", str(out), "--figure", "", "-q"]) == 0
+    stamp = out.stat().st_mtime_ns
+    assert main(["run", str(deck), "-o", str(out), "--figure", "", "-q"]) == 2
+    assert capsys.readouterr().err == (f"kmc: error: output.dataset = '{out}': exists; pass --force "
+                                       "to overwrite it, or -o to write elsewhere\n")
+    assert out.stat().st_mtime_ns == stamp
+    assert main(["run", str(deck), "-o", str(out), "--figure", "", "-q", "--force"]) == 0
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    assert main(["run", str(deck), "-o", str(blocker / "sub" / "b.nc"), "--figure", "", "-q"]) == 2
+    assert "cannot write there" in capsys.readouterr().err
+
+
+def test_set_overrides_a_deck_value_with_units(tmp_path, small_deck_text, capsys):
+    """`--set KEY=VALUE` changes the deck as a validated override: the dataset records the new
+    value in SI, and a bad key or value is one line naming it."""
+    import json
+
+    from kmc.output import open_dataset
+
+    deck = tmp_path / "deck.toml"
+    deck.write_text(small_deck_text)
+    out = tmp_path / "a.nc"
+    assert main(["run", str(deck), "-o", str(out), "--figure", "", "-q",
+                 "--set", "conditions.temperature=60 degC", "--set", "run.seed=7"]) == 0
+    cfg = json.loads(open_dataset(out).attrs["config_json"])
+    assert cfg["conditions"]["temperature"] == pytest.approx(333.15) and cfg["run"]["seed"] == 7
+    assert main(["run", str(deck), "-o", str(out), "-q", "--set", "conditions.temprature=3 K"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "temprature" in err and "temperature" in err

@@ -5,11 +5,13 @@ import math
 import numpy as np
 import pytest
 
+from kmc.codes import LI, SE
 from kmc.electrons import (RICHARDSON, ElectronLeak, ElectronParameters, injection_rate)
 from kmc.field import FACE_A, FACE_C, FieldParameters, FieldSolver
 from kmc.graph import lattice_graph
 from kmc.materials import load_material, resolve
-from kmc.microstructure import LI, SE, Microstructure, random_orientations, voronoi_grains
+from kmc.microstructure import Microstructure
+from kmc.tessellation import random_orientations, voronoi_grains
 from kmc.units import BOLTZMANN_EV
 
 T = 298.15

@@ -119,3 +119,85 @@ def test_clock_never_runs_backwards(engine):
     with pytest.raises(ValueError) as info:
         k.run(5.0, 10)
     assert str(info.value) == "t_stop = 5.0 s lies before the clock (10.0 s)"
+
+
+def test_compiled_codes_equal_the_python_codes():
+    """ext/_codes.pxd, as compiled into the kernels, defines exactly the codes of kmc.codes."""
+    import kmc.codes as codes
+
+    python = {k: v for k, v in vars(codes).items() if k.isupper() and type(v) is int}
+    assert compiled("_plating").CODES == python
+    assert codes.N_CHANNEL_KINDS == len(codes.CHANNELS)
+
+
+@pytest.mark.parametrize("module,loaded", [
+    ("kmc.codes", "kmc kmc.codes"),
+    ("kmc.reference", "kmc kmc.codes kmc.reference"),
+    ("kmc._plating", "kmc kmc._plating kmc.codes"),
+    ("kmc._lattice_gas", "kmc kmc._lattice_gas kmc.codes"),
+    ("kmc._clusters", "kmc kmc._clusters kmc.codes"),
+])
+def test_codes_twins_and_kernels_do_not_import_the_engine(module, loaded):
+    """The kernels and their twins import only kmc.codes (no cycle through kmc.engine).
+
+    The package is stubbed so that what ``kmc/__init__.py`` may import does not count.
+    """
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    import kmc
+
+    code = ("import importlib, sys, types\n"
+            "pkg = types.ModuleType('kmc')\n"
+            f"pkg.__path__ = [{str(Path(kmc.__file__).parent)!r}]\n"
+            "sys.modules['kmc'] = pkg\n"
+            f"importlib.import_module({module!r})\n"
+            "print(' '.join(sorted(m for m in sys.modules if m.split('.')[0] == 'kmc')))\n")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout == loaded + "\n"
+
+
+def test_package_modules_have_no_import_time_cycles():
+    """No cycle among the module-level imports of kmc (imports inside functions and
+    ``if TYPE_CHECKING:`` blocks are not followed)."""
+    import ast
+    from pathlib import Path
+
+    import kmc
+
+    root = Path(kmc.__file__).parent
+    files = {".".join(p.relative_to(root.parent).with_suffix("").parts).removesuffix(".__init__"): p
+             for p in root.rglob("*.py")}
+    graph = {}
+    for name, path in files.items():
+        package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+        deps = set()
+        for node in ast.parse(path.read_text()).body:
+            if isinstance(node, ast.Import):
+                deps.update(a.name for a in node.names)
+            elif isinstance(node, ast.ImportFrom):
+                base = node.module or ""
+                if node.level:
+                    parts = package.split(".")
+                    base = ".".join(parts[:len(parts) - node.level + 1] + ([base] if base else []))
+                subs = [f"{base}.{a.name}" for a in node.names if f"{base}.{a.name}" in files]
+                deps.update(subs if len(subs) == len(node.names) else [base, *subs])
+        graph[name] = sorted(d for d in deps if d in files and d != name)
+
+    cycles, done = [], set()
+
+    def visit(name, path):
+        if name in path:
+            cycles.append(" -> ".join(path[path.index(name):] + [name]))
+            return
+        if name in done:
+            return
+        for dep in graph[name]:
+            visit(dep, path + [name])
+        done.add(name)
+
+    for name in sorted(graph):
+        visit(name, [])
+    assert cycles == []

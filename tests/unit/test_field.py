@@ -276,7 +276,7 @@ def _crest_share(per_period, H_over_S, L_over_S=1.0):
     """Share of the current collected by the crest (|x - S/2| < S/8) of a sinusoidal Li
     electrode (period S, peak height H) in the primary-current limit, 2D, S = per_period
     sites; also the x of the densest 1/8-period bin."""
-    from kmc.microstructure import add_contour
+    from kmc.features import add_contour
 
     S = per_period
     shape = (S, 1, int(round(L_over_S * S)) + int(round(H_over_S * S)))

@@ -6,13 +6,14 @@ import pytest
 import xarray as xr
 from scipy.spatial.transform import Rotation
 
-from kmc.config import loads_deck
+from kmc.codes import LI, VOID
+from kmc.deck import loads_deck
 from kmc.errors import ConfigError
-from kmc.microstructure import (EDGE_GB, FEATURE_CONTOUR, FEATURE_FLAW, GB_ALONG, GB_CROSSING,
-                                GB_NONE, LI, VOID,
-                                Microstructure, build, contour_height, disorientation,
-                                draw_seeds, import_grains, nearest_seed, random_orientations)
+from kmc.features import FEATURE_CONTOUR, FEATURE_FLAW, contour_height
+from kmc.microstructure import (EDGE_GB, GB_ALONG, GB_CROSSING, GB_NONE, Microstructure, build,
+                                import_grains)
 from kmc.output import microstructure_dataset, write_dataset
+from kmc.tessellation import disorientation, draw_seeds, nearest_seed, random_orientations
 
 DECK = """model = "microstructure"
 [cell]
@@ -124,7 +125,7 @@ def test_poisson_flaw_count():
     for seed in range(50):
         m = Microstructure((400, 1, 10), 0.5e-6, np.zeros((400, 1, 10), np.int32),
                            np.zeros((400, 1, 10), np.uint8), np.zeros((1, 4)), np.zeros((1, 3)))
-        from kmc.microstructure import add_flaws
+        from kmc.features import add_flaws
         total += add_flaws(m, np.random.default_rng(seed), 1e-6, 0.5e-6, mean_spacing=200e-6 / 60)
     assert abs(total - 3000) < 5 * math.sqrt(3000)
 

@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 import xarray as xr
 
-from kmc.config import loads_deck
+from kmc.deck import loads_deck
 from kmc.lattice_gas import simulate
 from kmc.output import lattice_gas_dataset, write_dataset
 

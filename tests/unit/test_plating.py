@@ -12,13 +12,14 @@ import numpy as np
 import pytest
 
 from kmc.cli import main
-from kmc.config import loads_deck
+from kmc.deck import loads_deck
 from kmc.errors import ConfigError, KmcError
 from kmc.field import FACE_A, FACE_C
 from kmc.microstructure import LI, VOID
 from kmc.output import open_dataset, plating_dataset, write_dataset
 from kmc.engine import CH_FRACTURE, CH_PLATE_A, CH_PLATE_C
-from kmc.plating import PlatingSimulation, simulate
+from kmc.clusters import ClusterView, li_graph
+from kmc.simulation import Simulation, simulate
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -112,14 +113,14 @@ def test_union_find_and_networkx_agree_on_50_random_runs():
                               flaw_x=f"{rng.integers(0, 12) * 0.5} um",
                               protocol=CYCLE.replace("0.05 mA", "0.1 mA") if seed % 4 else PLATE.replace("30 mA", "60 mA"),
                               duration="60 s" if seed % 4 else "300 s", seed=seed, debug="true")
-        sim = PlatingSimulation(deck)
+        sim = Simulation.from_deck(deck)
         res = sim.run()
         obs = res.observations
         assert np.all(obs["shorted"][:-1] == 0)
         assert obs["shorted"][-1] == (res.stop_reason == "short")
-        G = sim.li_graph()
+        G = li_graph(sim.cell.graph, sim.phase == LI, sim.cell.face)
         nx_short = G.has_node("A") and G.has_node("C") and nx.has_path(G, "A", "C")
-        assert nx_short == bool(sim.clusters.shorted()) == (res.stop_reason == "short")
+        assert nx_short == bool(sim.tracker.shorted()) == (res.stop_reason == "short")
         seen["short"] += res.stop_reason == "short"
         seen["floating"] += bool(obs["floating_clusters"].max() > 0)
         seen["polycrystal stripped to floating Li"] += bool(seed % 2 == 0 and obs["floating_clusters"].max() > 0)
@@ -130,7 +131,7 @@ def test_short_is_detected_with_its_path():
     """A run that shorts stops at the event that joins the electrodes: networkx finds the
     recorded path, which runs through Li from a face-A site to a face-C site; its tortuosity is
     at least 1 and its GB fraction lies in [0, 1]; the crack path spans no later than the Li."""
-    sim = PlatingSimulation(small_deck())
+    sim = Simulation.from_deck(small_deck())
     res = sim.run()
     sc = res.scalars
     assert res.stop_reason == "short"
@@ -138,9 +139,9 @@ def test_short_is_detected_with_its_path():
     path = np.flatnonzero(sc["short_path"])
     phase = sim.phase
     assert np.all(phase[path] == LI)
-    face = sim.face
+    face = sim.cell.face
     assert (face[path] == FACE_A).any() and (face[path] == FACE_C).any()
-    H = sim.li_graph(np.isin(np.arange(phase.size), path))
+    H = li_graph(sim.cell.graph, np.isin(np.arange(phase.size), path), face)
     assert nx.has_path(H, "A", "C")
     assert sc["short_path_tortuosity"] >= 1.0
     assert 0.0 <= sc["short_path_gb_fraction"] <= 1.0
@@ -176,12 +177,12 @@ def test_resume_from_a_checkpoint_is_bit_identical(tmp_path):
     deck = small_deck(protocol=CYCLE, duration="60 s")
     full = plating_dataset(simulate(deck))
     ckpt = tmp_path / "run.ckpt"
-    first = PlatingSimulation(small_deck(protocol=CYCLE, duration="60 s",
+    first = Simulation.from_deck(small_deck(protocol=CYCLE, duration="60 s",
                                          run_extra="max_events = 40")).run(ckpt)
     assert first.stop_reason == "max_events" and ckpt.is_file()
-    second = PlatingSimulation.resume(ckpt, run_overrides={"max_events": 90}).run(ckpt)
+    second = Simulation.resume(ckpt, run_overrides={"max_events": 90}).run(ckpt)
     assert second.stop_reason == "max_events"
-    final = PlatingSimulation.resume(ckpt, run_overrides={"max_events": 10**12}).run(ckpt)
+    final = Simulation.resume(ckpt, run_overrides={"max_events": 10**12}).run(ckpt)
     assert not ckpt.exists()  # a finished run removes its checkpoint
     resumed = plating_dataset(final)
     a, b = _data(full), _data(resumed)
@@ -273,17 +274,17 @@ def test_inclusion_touching_an_electrode_is_refused():
     text = (ROOT / "inputs" / "bipolar_inclusion_2d.toml").read_text().replace(
         'length = "10 um"', 'length = "40 um"')
     with pytest.raises(ConfigError, match="touches an electrode"):
-        PlatingSimulation(loads_deck(text))
+        Simulation.from_deck(loads_deck(text))
 
 
 def test_resume_errors_are_one_line(tmp_path):
     """A missing or corrupt checkpoint gives one line, not a traceback."""
     with pytest.raises(KmcError, match="checkpoint not found"):
-        PlatingSimulation.resume(tmp_path / "none.ckpt")
+        Simulation.resume(tmp_path / "none.ckpt")
     bad = tmp_path / "bad.ckpt"
     bad.write_bytes(b"not a pickle")
-    with pytest.raises(KmcError, match="not a readable checkpoint"):
-        PlatingSimulation.resume(bad)
+    with pytest.raises(KmcError, match="not a kmc checkpoint"):
+        Simulation.resume(bad)
 
 
 def test_cli_runs_a_plating_deck_and_resumes(tmp_path, capsys):
@@ -297,7 +298,7 @@ def test_cli_runs_a_plating_deck_and_resumes(tmp_path, capsys):
     assert main(["run", str(deck), "-q"]) == 0
     assert (tmp_path / "a.nc").is_file() and (tmp_path / "a.png").stat().st_size > 10_000
     assert main(["run", str(deck), "-q", "-o", str(tmp_path / "b.nc"), "--figure", "",
-                 "--max-events", "50"]) == 0
+                 "--max-events", "50"]) == 3  # stopped by a limit: checkpoint, exit 3
     assert "--resume" in capsys.readouterr().out
     assert main(["run", str(deck), "-q", "-o", str(tmp_path / "b.nc"), "--figure", "",
                  "--resume", "--max-events", "1000000"]) == 0
@@ -313,9 +314,9 @@ def test_shipped_plating_decks_set_up(name):
     """Every plating deck in inputs/ validates and sets up (microstructure, graph, field
     solver, kernel) with its initial Li anchored or isolated as described in the deck."""
     deck = loads_deck((ROOT / "inputs" / f"{name}.toml").read_text())
-    sim = PlatingSimulation(deck)
+    sim = Simulation.from_deck(deck)
     assert (sim.phase == LI).any()
-    assert not sim.clusters.shorted()
+    assert not sim.tracker.shorted()
 
 
 def test_cli_refuses_to_overwrite_a_checkpoint_or_resume_another_deck(tmp_path, capsys):
@@ -326,7 +327,7 @@ def test_cli_refuses_to_overwrite_a_checkpoint_or_resume_another_deck(tmp_path, 
                         flaw_x="5 um", material="llzo", protocol=PLATE, n_q=4, duration="200 s",
                         observations=11, seed=2, engine="cython", debug="false", run_extra="")
     deck.write_text(text + f'[output]\ndataset = "{tmp_path / "a.nc"}"\nfigure = ""\n')
-    assert main(["run", str(deck), "-q", "--max-events", "20"]) == 0
+    assert main(["run", str(deck), "-q", "--max-events", "20"]) == 3
     assert (tmp_path / "a.ckpt").is_file()
     capsys.readouterr()
     assert main(["run", str(deck), "-q"]) == 2
@@ -340,16 +341,15 @@ def test_cluster_extent_is_measured_across_the_periodic_seam():
     """The Griffith crack length of a cluster that straddles the periodic x boundary is its
     true width, not the cell width; along z (not periodic) it is the span of its layers."""
     deck = small_deck(flaw_x="0 um")
-    sim = PlatingSimulation(deck)
+    sim = Simulation.from_deck(deck)
     phase = sim.phase.copy()
-    grid = sim.graph.to_grid(np.arange(phase.size))
+    grid = sim.cell.graph.to_grid(np.arange(phase.size))
     nx_ = grid.shape[0]
     for x in (nx_ - 2, nx_ - 1, 0, 1):  # four columns across the seam, two layers
         phase[grid[x, 0, :2]] = LI
-    from kmc.field import label_clusters
-    cl = label_clusters(sim.graph, phase == LI, sim.face)
-    extent = sim._cluster_extent(cl.label, phase)
-    h = sim.graph.spacing
+    extent = ClusterView(sim.cell.graph, phase, sim.cell.face, sim.contact, sim.cell.shape,
+                         sim.cell.periodic).extent
+    h = sim.cell.graph.spacing
     assert extent.shape == (1, 3)
     assert extent[0, 0] == pytest.approx(4 * h) and extent[0, 2] == pytest.approx(4 * h)
 
@@ -380,15 +380,15 @@ def test_electron_leak_nucleates_floating_li_only_at_grain_boundaries():
     floating Li nucleates in 100 s at 10 mA/cm^2; with a reduced GB gap (5.5 eV) floating Li
     appears, every nucleated site is a grain-boundary or triple-junction site, and Li is still
     conserved to the quantum (nucleation takes its Li+ from the stripping electrode)."""
-    off = PlatingSimulation(loads_deck(LEAK.format(eg=6.0, duration="100 s")))
+    off = Simulation.from_deck(loads_deck(LEAK.format(eg=6.0, duration="100 s")))
     res_off = off.run()
     assert res_off.observations["floating_clusters"].max() == 0
     assert res_off.scalars["events_by_kind"][5] == 0  # no nucleation event
-    on = PlatingSimulation(loads_deck(LEAK.format(eg=5.5, duration="100 s")))
+    on = Simulation.from_deck(loads_deck(LEAK.format(eg=5.5, duration="100 s")))
     res = on.run()
     obs = res.observations
     assert obs["floating_clusters"].max() > 0 and res.scalars["events_by_kind"][5] > 0
-    gb = np.asarray(on.graph.site_data["gb"]).astype(bool)
+    gb = np.asarray(on.cell.graph.site_data["gb"]).astype(bool)
     assert np.all(gb[on.phase == LI])  # no flaws here: all Li was nucleated, all on GB sites
     total = obs["li_quanta"] + obs["reservoir_a"] + obs["reservoir_c"]
     assert np.all(total == total[0])

@@ -63,7 +63,7 @@ def _random_state(rng, n_sites, n_q):
 
 
 def _random_channels(rng, g, phase, content, n_q, confined, *, fracture=True, safe=False):
-    """A random channel set and relief map for the current state, as ``kmc.plating`` builds them.
+    """A random channel set and relief map for the current state, as ``kmc.events`` build them.
 
     Like the caller, transfer sources hold Li (content > 0, or a reservoir), fracture cracks an
     SE site next to a Li site, creep moves a quantum from Li holding some (or a reservoir) to

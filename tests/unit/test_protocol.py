@@ -1,9 +1,13 @@
 """Piecewise-constant drive protocols (MODEL.md section 6)."""
 import math
+from pathlib import Path
 
 import pytest
 
-from kmc.protocol import Constant, Cycling, Piecewise, Pulsed, Staircase
+from kmc.deck import FieldConfig, ProtocolConfig, load_deck
+from kmc.protocol import Constant, Cycling, Piecewise, Pulsed, Staircase, from_config
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def _charge(protocol, t_end, sign):
@@ -83,3 +87,46 @@ def test_integral_is_the_exact_area_under_the_segments():
     assert c.integral(6.0) == 0.0
     s = Staircase(start=1.0, step=1.0, strip_current=2.0, capacity=2.0)
     assert s.integral(2.0 + 1.0 + 1.0) == 2.0 - 2.0 + 2.0  # plate 2 s at 1, strip 1 s, plate 1 s at 2
+
+
+# --- kmc.protocol.from_config: one factory for [protocol] and [field] -------------------------
+
+def _segments(protocol, n):
+    """The first n (start, value, label) segments of a protocol."""
+    t, out = 0.0, []
+    for _ in range(n):
+        out.append((t, protocol(t), protocol.label(t)))
+        t = protocol.next_change(t)
+    return out
+
+
+@pytest.mark.parametrize("section,expected", [
+    (dict(kind="constant", current_density=-3.0), Constant(-3.0)),
+    (dict(kind="pulsed", current_density=5.0, period=2.0, duty=0.25, reverse=1.0),
+     Pulsed(5.0, 2.0, 0.25, reverse=1.0)),
+    # strip current 0 = the plating current; cycles 0 = endless
+    (dict(kind="cycling", current_density=5.0, capacity=10.0), Cycling(5.0, 10.0, 5.0, None)),
+    (dict(kind="cycling", current_density=5.0, capacity=10.0, strip_current_density=2.0, cycles=2),
+     Cycling(5.0, 10.0, 2.0, 2)),
+    (dict(kind="staircase", current_density=5.0, step=5.0, capacity=10.0, strip_current_density=2.0),
+     Staircase(5.0, 5.0, 2.0, 10.0, None)),
+    (dict(kind="staircase", current_density=5.0, step=1.0, capacity=10.0, cycles=3),
+     Staircase(5.0, 1.0, 5.0, 10.0, 3)),
+])
+def test_from_config_builds_the_protocol_section(section, expected):
+    protocol = from_config(ProtocolConfig(**section))
+    assert type(protocol) is type(expected)
+    assert _segments(protocol, 9) == _segments(expected, 9)
+
+
+def test_from_config_builds_the_lattice_gas_field():
+    """The [field] section of the shipped lattice-gas decks goes through the same factory (E in
+    V/m) and gives the protocol the lattice gas built before (same segments, bit for bit)."""
+    field = load_deck(ROOT / "inputs" / "lattice_gas_2d.toml").field
+    pulsed = from_config(field)
+    assert isinstance(pulsed, Pulsed)
+    assert _segments(pulsed, 6) == _segments(Pulsed(field.amplitude, field.period, field.duty), 6)
+    assert [v for _, v, _ in _segments(pulsed, 4)] == [2e7, 0.0, 2e7, 0.0]
+    constant = from_config(load_deck(ROOT / "inputs" / "lattice_gas_3d.toml").field)
+    assert isinstance(constant, Constant) and constant(1.0) == 2e7
+    assert from_config(FieldConfig(kind="pulsed", amplitude=1.0, period=1.0, duty=1.0))(0.7) == 1.0

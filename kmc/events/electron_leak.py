@@ -1,0 +1,54 @@
+"""Electron leakage (MODEL.md sections 5.4-5.6): injection, walk, trapping, reduction of Li+.
+
+Solved quasi-statically per epoch (:class:`kmc.electrons.ElectronLeak`): Schottky injection
+from Li into the electrolyte at Eg/2 - Delta_F, a walk on the conduction-band landscape biased
+by the field, capture at traps, escape and reduction of Li+. Two outcomes become kMC channels:
+a reduction in the electrolyte nucleates a new floating Li site (its Li+ comes from the
+reservoir that supplies the plating current), and electrons reaching floating Li grow it.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ..clusters import CLASS_FLOATING
+from ..electrons import ElectronLeak, ElectronParameters, injection_rate
+from ..codes import CH_ELECTRON, CH_NUCLEATE, RES_A, RES_C
+from ..microstructure import LI, SE
+from .base import Channels, Epoch, Event
+
+
+class ElectronLeakEvents(Event):
+    """Nucleation and electron-deposit channels from the quasi-static electron traffic."""
+
+    name = "electron_leak"
+
+    def __init__(self, sim):
+        super().__init__(sim)
+        cfg, cell = sim.plating, sim.cell
+        self.leak = ElectronLeak(cell.graph, ElectronParameters.calibrated(
+            sim.material, cell.thickness, trap_attempt_frequency=cfg.trap_attempt_frequency,
+            nucleation_attempt_frequency=cfg.nucleation_attempt_frequency,
+            nucleation_barrier=cfg.nucleation_barrier))
+        self.band_gap = np.asarray(cell.graph.site_data["band_gap"], float)
+        self.fluxes = None  # the last epoch's traffic (observed: trapped electrons, leakage)
+
+    @staticmethod
+    def enabled(plating) -> bool:
+        return plating.electron_leak
+
+    def channels(self, epoch: Epoch, out: Channels) -> None:
+        sol, phase, h = epoch.field, epoch.phase, self.sim.cell.spacing
+        s = sol.interface_se
+        rate = injection_rate(self.band_gap[s], sol.overpotential, self.leak.params, h * h,
+                              self.sim.quantum)
+        metal = phase == LI
+        potential = np.zeros(phase.size)
+        potential[metal] = sol.cluster_potential[sol.clusters.label[metal]]
+        f = self.fluxes = self.leak.solve(phase, sol.phi, potential, sol.voltage,
+                                          np.bincount(s, rate, phase.size))
+        res = RES_C if epoch.current >= 0 else RES_A  # the reservoir that supplies Li+
+        nuc = np.flatnonzero((f.nucleation > 0) & (phase == SE))
+        fl = np.flatnonzero((f.metal > 0) & metal)
+        fl = fl[sol.clusters.kind[sol.clusters.label[fl]] == CLASS_FLOATING]
+        out.add(CH_NUCLEATE, f.nucleation[nuc], nuc, res)
+        out.add(CH_ELECTRON, f.metal[fl], res, fl)

@@ -1,0 +1,235 @@
+"""Features carved into the grain structure: a contoured interface, surface flaws, an isolated
+inclusion and pores (MODEL.md section 1).
+
+Each ``add_*`` function changes the phases of a :class:`kmc.microstructure.Microstructure` in
+place and records in its ``feature`` map what set each changed site (``FEATURE_*``). The
+pipeline (:func:`kmc.microstructure.build`) applies them in the order contour -> flaws -> pores
+-> inclusion; pores and the inclusion replace only electrolyte.
+"""
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from .codes import LI, SE, VOID
+from .errors import ConfigError
+
+if TYPE_CHECKING:
+    from .microstructure import Microstructure
+
+#: What set a site's phase (``Microstructure.feature``): the tessellation, a pore, a surface
+#: flaw, the contoured electrode, an isolated inclusion.
+FEATURE_NONE, FEATURE_PORE, FEATURE_FLAW, FEATURE_CONTOUR, FEATURE_INCLUSION = 0, 1, 2, 3, 4
+
+
+def adjacent(mask: np.ndarray, periodic) -> np.ndarray:
+    """Sites of the lattice-shaped ``mask``'s grid that have a face neighbour in ``mask``
+    (across periodic boundaries only where ``periodic``; axes of one site have none)."""
+    near = np.zeros(mask.shape, dtype=bool)
+    for ax in range(mask.ndim):
+        if mask.shape[ax] == 1:
+            continue
+        for step in (1, -1):
+            shifted = np.roll(mask, step, axis=ax)
+            if not periodic[ax]:
+                edge = [slice(None)] * mask.ndim
+                edge[ax] = 0 if step == 1 else -1
+                shifted[tuple(edge)] = False
+            near |= shifted
+    return near
+
+
+def _site_axes(m: Microstructure):
+    """Site-centre coordinates [m] along x, y, z."""
+    return [(np.arange(n) + 0.5) * m.spacing for n in m.shape]
+
+
+def contour_height(kind: str, x, y, height: float, period: float, dimension: int):
+    """Height [m] of a contoured Li|SE interface above z = 0 at lateral position (x, y).
+
+    Li fills z < h(x, y) (it protrudes into the electrolyte where h is large). Shapes of
+    seed 004 (Zhang et al. 2024), peak height H and peak separation S:
+
+    * ``sinusoid``: h = H/2 (1 - cos(2 pi x / S)) (ridges along y);
+    * ``egg_box``: h = H/2 (1 - cos(2 pi x / S) cos(2 pi y / S)) (bisinusoidal; cosine waves
+      in the axial cross-sections; in 2D it reduces to the sinusoid);
+    * ``pyramid``: square pyramids on an S x S base, h = H (1 - 2 max(|u|, |v|) / S) with
+      (u, v) the offset from the nearest apex (triangle waves in cross-section).
+    """
+    k = 2.0 * math.pi / period
+    if kind == "flat":
+        return np.zeros(np.broadcast(x, y).shape)
+    if kind == "sinusoid" or (kind == "egg_box" and dimension == 2):
+        return 0.5 * height * (1.0 - np.cos(k * x)) + 0.0 * y
+    if kind == "egg_box":
+        return 0.5 * height * (1.0 - np.cos(k * x) * np.cos(k * y))
+    if kind == "pyramid":
+        u = np.abs(np.mod(x, period) - 0.5 * period)
+        v = np.abs(np.mod(y, period) - 0.5 * period) if dimension == 3 else 0.0 * u
+        return height * (1.0 - 2.0 * np.maximum(u, v) / period)
+    raise ValueError(f"unknown contour kind {kind!r}")
+
+
+def add_contour(m: Microstructure, kind: str, height: float, period: float) -> None:
+    """Turn the sites below the contoured interface (peak height ``height`` [m], peak
+    separation ``period`` [m], :func:`contour_height`) into Li of the z = 0 electrode."""
+    x, y, z = _site_axes(m)
+    h = contour_height(kind, x[:, None], y[None, :], height, period, m.dimension)
+    below = z[None, None, :] < h[:, :, None]
+    m.phase[below] = LI
+    m.feature[below] = FEATURE_CONTOUR
+
+
+def add_flaws(m: Microstructure, rng, depth: float, width: float, mean_spacing: float = 0.0,
+              x_positions=(), y_positions=()) -> int:
+    """Li-filled surface flaws at the plating interface (z = 0), connected to the electrode.
+
+    Each flaw is a slot of depth ``depth`` [m] (= the crack length a of the Griffith
+    criterion) and lateral width ``width`` [m] (a square of side ``width`` in 3D), centred at
+    listed positions ``x_positions`` (and ``y_positions`` in 3D) [m] and at Poisson-placed ones
+    (mean lateral spacing ``mean_spacing`` [m]: intensity 1/mean_spacing^(d-1)). Distances wrap
+    only across periodic boundaries. Returns the number of flaws.
+    """
+    if depth <= 0.0:
+        return 0
+    x, y, z = _site_axes(m)
+    W, D = m.shape[0] * m.spacing, m.shape[1] * m.spacing
+    xs = list(x_positions)
+    ys = list(y_positions) if m.dimension == 3 else [0.0] * len(xs)
+    if len(ys) != len(xs):
+        raise ConfigError(f"microstructure.flaws.y_positions = {list(y_positions)}: a 3D cell needs "
+                          f"one y per x position ({len(xs)})")
+    if mean_spacing > 0.0:
+        area = W if m.dimension == 2 else W * D
+        count = rng.poisson(area / mean_spacing ** (m.dimension - 1))
+        for _ in range(count):  # (x, y) pairs, drawn in this order
+            xs.append(rng.random() * W)
+            ys.append(rng.random() * D if m.dimension == 3 else 0.0)
+
+    eps = 1e-9 * m.spacing
+
+    def within(u, u0, length, periodic):
+        """Sites whose centre lies in (u0 - width/2, u0 + width/2]: half-open, so a flaw of
+        width n h centred anywhere covers exactly n sites (rounding-safe)."""
+        d = u - u0
+        if periodic:
+            d = (d + 0.5 * length) % length - 0.5 * length
+        return (d > -0.5 * width + eps) & (d <= 0.5 * width + eps)
+
+    depth_mask = z < depth
+    for x0, y0 in zip(xs, ys):
+        in_x = within(x, x0, W, m.periodic[0])
+        if m.dimension == 3:
+            in_y = within(y, y0, D, m.periodic[1])
+        else:
+            in_y = np.ones(1, dtype=bool)
+        mask = in_x[:, None, None] & in_y[None, :, None] & depth_mask[None, None, :]
+        m.phase[mask] = LI
+        m.feature[mask] = FEATURE_FLAW
+    return len(xs)
+
+
+def add_inclusion(m: Microstructure, length: float, angle_deg: float, width: float, centre=(),
+                  crack: float = 0.0) -> int:
+    """An electronically isolated Li-filled crack (seed 001): a straight slot of ``length`` [m]
+    and ``width`` [m] whose long axis makes ``angle_deg`` with the field (z) axis, tilted in
+    the x-z plane, centred at ``centre`` [m] ((x, z) in 2D, (x, y, z) in 3D; default the cell
+    centre). ``crack`` [m] of empty crack (VOID) continues the slot beyond each end. Only
+    electrolyte sites change. Returns the number of Li sites.
+    """
+    if length <= 0.0:
+        return 0
+    x, y, z = _site_axes(m)
+    h = m.spacing
+    W, D, L = (n * h for n in m.shape)
+    if not centre:
+        centre = (W / 2, L / 2) if m.dimension == 2 else (W / 2, D / 2, L / 2)
+    x0, z0 = centre[0], centre[-1]
+    y0 = centre[1] if m.dimension == 3 else 0.0
+    dx = x[:, None, None] - x0
+    if m.periodic[0]:
+        dx = (dx + W / 2) % W - W / 2
+    dy = (y[None, :, None] - y0) if m.dimension == 3 else np.zeros((1, 1, 1))
+    dz = z[None, None, :] - z0
+    th = math.radians(angle_deg)
+    along = dx * math.sin(th) + dz * math.cos(th)
+    across = dx * math.cos(th) - dz * math.sin(th)
+    eps = 1e-9 * h
+    # half-open bands (as for flaws), at least h (|cos| + |sin|) wide so a tilted slot one
+    # site wide stays face-connected
+    w = max(width, h * (abs(math.cos(th)) + abs(math.sin(th))))
+    slot = (across > -0.5 * w + eps) & (across <= 0.5 * w + eps)
+    if m.dimension == 3:
+        slot = slot & (dy > -0.5 * max(width, h) + eps) & (dy <= 0.5 * max(width, h) + eps)
+    li = slot & (np.abs(along) <= 0.5 * length + eps) & (m.phase == SE)
+    void = slot & (np.abs(along) > 0.5 * length + eps) & (np.abs(along) <= 0.5 * length + crack + eps) & (m.phase == SE)
+    where = f"microstructure.inclusion (length {length:g} m, angle {angle_deg:g} deg)"
+    if np.any(li & ((z[None, None, :] < h) | (z[None, None, :] > L - h))):
+        raise ConfigError(f"{where}: touches an electrode; it must be isolated")
+    if np.any(adjacent(li, m.periodic) & (m.phase == LI)):
+        raise ConfigError(f"{where}: touches Li already in the cell (a flaw or contour); it "
+                          "must be isolated")
+    m.phase[li] = LI
+    m.feature[li] = FEATURE_INCLUSION
+    m.phase[void] = VOID
+    m.feature[void] = FEATURE_INCLUSION
+    return int(li.sum())
+
+
+def add_pores(m: Microstructure, rng, fraction: float, radius: float, gb_preference: float) -> int:
+    """Carve spherical (3D) or circular (2D) pores of ``radius`` [m] until the VOID fraction
+    reaches ``fraction``.
+
+    Each pore centre is, with probability ``gb_preference``, a random GB site, else a random
+    site; pores overlap freely. Returns the number of pores.
+    """
+    if fraction <= 0.0:
+        return 0
+    gb, _ = m.classify()
+    gb_sites = np.flatnonzero(gb)
+    n_sites = m.phase.size
+    target = int(math.ceil(fraction * n_sites))
+    room = int(np.count_nonzero(m.phase != LI))
+    if target > room:
+        raise ConfigError(f"microstructure.pores.fraction = {fraction:g}: only {room / n_sites:.3g} of "
+                          "the cell is electrolyte after flaws and contours")
+    r_sites = radius / m.spacing
+    reach = int(math.ceil(r_sites))
+    offsets = np.arange(-reach, reach + 1)
+    count = 0
+    n_void = int(np.count_nonzero(m.phase == VOID))
+    while n_void < target:
+        if gb_sites.size and rng.random() < gb_preference:
+            centre = gb_sites[rng.integers(gb_sites.size)]
+        else:
+            centre = rng.integers(n_sites)
+        c = np.unravel_index(centre, m.shape)
+        idx, dist2 = [], 0.0
+        for ax in range(3):
+            if m.shape[ax] == 1:
+                idx.append(np.array([c[ax]]))
+                off = np.zeros(1)
+            else:
+                off = offsets.astype(float)
+                pos = c[ax] + offsets
+                if m.periodic[ax]:
+                    pos = pos % m.shape[ax]
+                else:
+                    keep = (pos >= 0) & (pos < m.shape[ax])
+                    pos, off = pos[keep], off[keep]
+                idx.append(pos)
+            shape = [1, 1, 1]
+            shape[ax] = off.size
+            dist2 = dist2 + (off**2).reshape(shape)
+        block = np.ix_(*idx)
+        inside = dist2 <= r_sites**2
+        newly = inside & (m.phase[block] == SE)
+        n_void += int(newly.sum())
+        phase, feature = m.phase[block], m.feature[block]
+        phase[newly], feature[newly] = VOID, FEATURE_PORE
+        m.phase[block], m.feature[block] = phase, feature
+        count += 1
+    return count
+

@@ -1,0 +1,427 @@
+"""The sections of input decks: frozen dataclasses in SI units that validate themselves.
+
+Each section subclasses :class:`kmc.config.Validated`: its fields carry SI unit, range and
+description (:func:`kmc.config.param`), ``__post_init__`` checks them and runs the section's
+``check``, and ``KEY`` is its path in a deck. The decks that assemble them, and loading, are in
+:mod:`kmc.deck` (which re-exports every name here).
+
+* shared by every deck kind: ``[conditions]`` :class:`ConditionsConfig`, ``[run]``
+  :class:`RunConfig`, ``[output]`` :class:`OutputConfig`;
+* lattice gas: ``[lattice]``, ``[lattice_gas]``, ``[field]``;
+* the cell (MODEL.md section 1): ``[cell]``, ``[microstructure]`` (with ``pores``, ``flaws``,
+  ``contour``, ``inclusion``), ``[material]``;
+* plating (MODEL.md sections 5-8): ``[protocol]``, ``[plating]``.
+
+The drive is one protocol family built by :func:`kmc.protocol.from_config`: ``[protocol]``
+(current density) of plating decks and ``[field]`` (field strength) of lattice-gas decks share
+kinds and keys.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+from .config import Validated, param
+from .errors import ConfigError
+
+#: Largest lattice accepted (memory: ~100 bytes per site for the graph and fields).
+MAX_SITES = 200_000_000
+
+
+def check_figure_path(path: str, key: str) -> None:
+    """A figure path must be empty (no figure) or end in a format matplotlib writes."""
+    if path and Path(path).suffix.lower() not in (".png", ".pdf", ".svg"):
+        raise ConfigError(f"{key} = {path!r}: must end in .png, .pdf or .svg (or be empty for none)")
+
+
+# ---------------------------------------------------------------------------------------
+# Sections shared by every deck kind
+# ---------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class ConditionsConfig(Validated):
+    """Operating conditions (MODEL.md section 6), one section for every deck kind.
+
+    Notes
+    -----
+    The temperature range, [150, 600] K, is that of the material Arrhenius laws
+    (``inputs/materials``), for plating and microstructure decks alike; the lattice gas, a test
+    model, needs no wider one (its overflow guard still protects strong fields). Li metal melts
+    at 453.65 K: above it the plating model's solid-Li creep law no longer applies. The
+    lattice-gas deck rejects ``stack_pressure`` and ``applied_stress``.
+    """
+
+    KEY = "conditions"
+    temperature: float = param("cell temperature T", unit="K", default=298.15, lo=150.0, hi=600.0)
+    stack_pressure: float = param("stack pressure P_stack on the electrode reservoirs", unit="Pa",
+                                  default=0.0, lo=0.0, hi=1e9)
+    applied_stress: tuple[float, ...] = param(
+        "applied normal stresses (sigma_xx, sigma_yy, sigma_zz), compression positive", unit="Pa",
+        default=(0.0, 0.0, 0.0), length=(3,), lo=-1e10, hi=1e10)
+
+
+@dataclass(frozen=True)
+class RunConfig(Validated):
+    """Run control, one section for every deck kind.
+
+    ``duration`` is required by the decks that run (lattice gas, plating); each deck kind
+    rejects the keys it does not use (its ``UNUSED``): a microstructure deck only takes
+    ``seed``, a lattice-gas deck no checkpoint, snapshot, field-solver or ``debug_checks`` keys,
+    a plating deck no ``debug_rebuild_every``.
+    """
+
+    KEY = "run"
+    duration: float | None = param("simulated time to run", unit="s", default=None, lo=0.0,
+                                   lo_open=True)
+    seed: int = param("master random seed (same deck + seed => bit-identical data)", default=0, lo=0)
+    observations: int = param("observation times from 0 to duration (plating: plus the stop)",
+                              default=101, lo=2, hi=1_000_000)
+    snapshots: int = param("site-map snapshots (evenly over the observations, plus the stop)",
+                           default=5, lo=0, hi=1000)
+    max_events: int = param("stop after this many events", default=10**12, lo=1)
+    wall_time_limit: float = param("stop after this much wall-clock time", unit="s", default=86400.0,
+                                   lo=0.0, lo_open=True)
+    checkpoint: str = param("checkpoint file (empty: the dataset path with .ckpt)", default="")
+    checkpoint_interval: float = param("wall-clock time between checkpoints (0 = never)", unit="s",
+                                       default=120.0, lo=0.0)
+    engine: str = param("event loop implementation", default="cython", choices=("cython", "reference"))
+    field_solver: str = param("field solver", default="auto", choices=("auto", "direct", "iterative"))
+    debug_checks: bool = param("check the kernel's clusters against networkx after every event "
+                               "epoch (slow)", default=False)
+    debug_rebuild_every: int = param("rebuild all propensities every K events and assert equality "
+                                     "(0 = off)", default=0, lo=0)
+
+
+@dataclass(frozen=True)
+class OutputConfig(Validated):
+    """Where results go (relative paths are relative to the working directory)."""
+
+    KEY = "output"
+    dataset: str = param("netCDF dataset path", default="results/lattice_gas.nc")
+    figure: str = param("summary figure path (PNG); empty for none", default="results/lattice_gas.png")
+
+    def check(self, prefix):
+        check_figure_path(self.figure, f"{prefix}figure")
+
+
+#: Former names of the shared sections (one class each since the merge).
+PlatingRunConfig = SeedConfig = RunConfig
+PlatingConditionsConfig = ConditionsConfig
+
+
+# ---------------------------------------------------------------------------------------
+# Lattice gas
+# ---------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class LatticeConfig(Validated):
+    """Square (2D) or simple-cubic (3D) site lattice."""
+
+    KEY = "lattice"
+    shape: tuple[int, ...] = param("number of sites along x, y (and z)", length=(2, 3), lo=1, hi=100_000)
+    spacing: float = param("lattice spacing h", unit="m", default=0.5e-9, lo=0.0, lo_open=True)
+    periodic: tuple[bool, ...] = param("periodic boundary along each axis", default=(True, True, True),
+                                       length=(2, 3))
+    order: str = param("site numbering in memory: 'morton' (cache-friendly) or 'c' (grid order)",
+                       default="morton", choices=("morton", "c"))
+
+    def check(self, prefix):
+        if len(self.periodic) < len(self.shape):
+            raise ConfigError(
+                f"{prefix}periodic = {list(self.periodic)}: needs one entry per axis of shape {list(self.shape)}"
+            )
+        for n, per in zip(self.shape, self.periodic):
+            if per and n < 3:
+                raise ConfigError(
+                    f"{prefix}shape = {list(self.shape)}: a periodic axis needs at least 3 sites")
+        if math.prod(self.shape) > MAX_SITES:
+            raise ConfigError(f"{prefix}shape = {list(self.shape)}: {math.prod(self.shape):.3g} sites, "
+                              f"at most {MAX_SITES:.0e}")
+
+
+@dataclass(frozen=True)
+class LatticeGasConfig(Validated):
+    """Particles hopping to empty neighbours with Arrhenius rates (Metropolis-symmetric split)."""
+
+    KEY = "lattice_gas"
+    coverage: float = param("fraction of sites occupied at t = 0", default=0.05, lo=0.0, hi=1.0,
+                            hi_open=True)
+    attempt_frequency: float = param("attempt frequency nu", unit="1/s", default=1e13, lo=0.0, lo_open=True)
+    barrier: float = param("hop barrier E_a", unit="eV", default=0.45, lo=0.0, hi=5.0)
+    site_energy_spread: float = param("standard deviation of Gaussian site energies", unit="eV",
+                                      default=0.0, lo=0.0, hi=1.0)
+    charge_number: int = param("charge number z of the hopping particle", default=1, lo=-3, hi=3)
+
+
+@dataclass(frozen=True)
+class FieldConfig(Validated):
+    """Uniform external electric field E(t) along ``direction``: the lattice gas's drive.
+
+    A protocol of :func:`kmc.protocol.from_config` like ``[protocol]``, with the same keys and
+    meaning (``kind``, ``period``, ``duty``); ``amplitude`` [V/m] plays the part of
+    ``current_density``. Only the kinds whose analysis exists (``kmc analyze``: drift x duty)
+    are offered.
+    """
+
+    KEY = "field"
+    kind: str = param("field protocol", default="constant", choices=("constant", "pulsed"))
+    amplitude: float = param("field strength E", unit="V/m", default=0.0, lo=-1e10, hi=1e10)
+    direction: tuple[float, ...] = param("field direction (normalised on load)", default=(1.0, 0.0, 0.0),
+                                         length=(3,), lo=-1e6, hi=1e6)
+    period: float = param("pulse period (pulsed only)", unit="s", default=1e-6, lo=0.0, lo_open=True)
+    duty: float = param("fraction of each period the field is on (pulsed only)", default=0.5,
+                        lo=0.0, hi=1.0)
+
+    def check(self, prefix):
+        if not any(self.direction):
+            raise ConfigError(f"{prefix}direction = {list(self.direction)}: must not be the zero vector")
+
+
+# ---------------------------------------------------------------------------------------
+# The cell and its microstructure (MODEL.md section 1)
+# ---------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class CellConfig(Validated):
+    """Electrolyte slab between two Li electrodes at z = 0 and z = L, periodic laterally."""
+
+    KEY = "cell"
+    thickness: float = param("electrolyte thickness L (along z, between the electrodes)", unit="m",
+                             lo=0.0, lo_open=True)
+    width: float = param("lateral size W along x", unit="m", lo=0.0, lo_open=True)
+    dimension: int = param("2 (a slab one site thick) or 3", default=2, lo=2, hi=3)
+    depth: float = param("lateral size along y (3D only; 0 = same as width)", unit="m", default=0.0,
+                         lo=0.0)
+    spacing: float = param("site edge h", unit="m", default=0.5e-6, lo=0.0, lo_open=True)
+    periodic: bool = param("periodic boundaries along x and y", default=True)
+
+    def sites(self, prefix="cell."):
+        """Lattice shape (nx, ny, nz); ny = 1 in 2D."""
+        def count(name, length):
+            n = int(round(length / self.spacing))
+            if n < 1 or abs(n * self.spacing - length) > 1e-6 * self.spacing:
+                raise ConfigError(f"{prefix}{name} = {length:g} m: must be a whole number of sites of "
+                                  f"spacing {self.spacing:g} m")
+            if n > 4096:
+                raise ConfigError(f"{prefix}{name} = {length:g} m: {n} sites, at most 4096 per axis")
+            return n
+        nx = count("width", self.width)
+        ny = 1 if self.dimension == 2 else count("depth", self.depth or self.width)
+        return nx, ny, count("thickness", self.thickness)
+
+    def check(self, prefix):
+        nx, ny, nz = self.sites(prefix)
+        if self.dimension == 2 and self.depth:
+            raise ConfigError(f"{prefix}depth = {self.depth:g} m: a 2D cell has no depth; remove the key")
+        if nz < 2:
+            raise ConfigError(f"{prefix}thickness = {self.thickness:g} m: needs at least 2 sites "
+                              f"of spacing {self.spacing:g} m between the electrodes")
+        if self.periodic and min(nx, ny if self.dimension == 3 else nx) < 3:
+            raise ConfigError(f"{prefix}width = {self.width:g} m: a periodic axis needs at least 3 sites")
+        if nx * ny * nz > MAX_SITES:
+            raise ConfigError(f"{prefix}spacing = {self.spacing:g} m: the cell has {nx * ny * nz:.3g} "
+                              f"sites, at most {MAX_SITES:.0e}")
+
+
+@dataclass(frozen=True)
+class PoresConfig(Validated):
+    """Pores carved into the electrolyte (VOID sites)."""
+
+    KEY = "microstructure.pores"
+    fraction: float = param("pore volume fraction", default=0.0, lo=0.0, hi=0.5)
+    radius: float = param("pore radius", unit="m", default=0.5e-6, lo=0.0, lo_open=True)
+    gb_preference: float = param("probability that a pore is centred on a GB site", default=0.8,
+                                 lo=0.0, hi=1.0)
+
+
+@dataclass(frozen=True)
+class FlawsConfig(Validated):
+    """Li-filled surface flaws at the plating interface (z = 0), connected to the electrode."""
+
+    KEY = "microstructure.flaws"
+    depth: float = param("flaw depth a (0 = no flaws)", unit="m", default=0.0, lo=0.0)
+    width: float = param("flaw width", unit="m", default=0.5e-6, lo=0.0, lo_open=True)
+    mean_spacing: float = param("mean lateral distance between Poisson-placed flaws (0 = none)",
+                                unit="m", default=0.0, lo=0.0)
+    x_positions: tuple[float, ...] = param("listed flaw positions along x", unit="m", default=(),
+                                           lo=0.0)
+    y_positions: tuple[float, ...] = param("listed flaw positions along y (3D)", unit="m",
+                                           default=(), lo=0.0)
+
+    def check(self, prefix):
+        if self.y_positions and len(self.y_positions) != len(self.x_positions):
+            raise ConfigError(f"{prefix}y_positions = {list(self.y_positions)}: needs one entry per "
+                              f"x position ({len(self.x_positions)})")
+
+
+@dataclass(frozen=True)
+class ContourConfig(Validated):
+    """Contoured plating interface (seed 004): Li fills z < h(x, y)."""
+
+    KEY = "microstructure.contour"
+    kind: str = param("interface shape", default="flat",
+                      choices=("flat", "sinusoid", "egg_box", "pyramid"))
+    height: float = param("peak height H", unit="m", default=0.0, lo=0.0)
+    period: float = param("peak separation S", unit="m", default=10e-6, lo=0.0, lo_open=True)
+
+
+@dataclass(frozen=True)
+class InclusionConfig(Validated):
+    """An electronically isolated Li-filled crack inside the electrolyte (seed 001)."""
+
+    KEY = "microstructure.inclusion"
+    length: float = param("inclusion length (0 = none)", unit="m", default=0.0, lo=0.0)
+    angle: float = param("angle between the long axis and the field (z) axis", unit="degree",
+                         default=0.0, lo=0.0, hi=90.0)
+    width: float = param("inclusion width", unit="m", default=0.5e-6, lo=0.0, lo_open=True)
+    centre: tuple[float, ...] = param("centre (x, z) or (x, y, z); empty = cell centre", unit="m",
+                                      default=(), length=(0, 2, 3), lo=0.0)
+    crack: float = param("empty crack (VOID) added beyond each end of the Li", unit="m",
+                         default=0.0, lo=0.0)
+
+
+@dataclass(frozen=True)
+class MicrostructureConfig(Validated):
+    """How the electrolyte's grains are made."""
+
+    KEY = "microstructure"
+    kind: str = param("grain structure", default="voronoi",
+                      choices=("voronoi", "single_crystal", "amorphous", "import"))
+    grain_size: float = param("target mean equivalent grain diameter d_g (0 = the material's)",
+                              unit="m", default=0.0, lo=0.0)
+    seeds: str = param("Voronoi seed process", default="poisson", choices=("poisson", "hardcore"))
+    hardcore_fraction: float = param("hard-core seed distance as a fraction of d_g", default=0.5,
+                                     lo=0.0, hi=0.65)
+    import_path: str = param("grain-id array to import (.npy or .nc)", default="")
+    import_variable: str = param("netCDF variable holding the grain ids", default="grain")
+    pores: PoresConfig = param("pores", default=PoresConfig())
+    flaws: FlawsConfig = param("surface flaws", default=FlawsConfig())
+    contour: ContourConfig = param("contoured plating interface", default=ContourConfig())
+    inclusion: InclusionConfig = param("isolated Li inclusion", default=InclusionConfig())
+
+    def check(self, prefix):
+        if self.kind == "import" and not self.import_path:
+            raise ConfigError(f"{prefix}import_path: required when {prefix}kind = 'import'")
+
+
+@dataclass(frozen=True)
+class MaterialConfig(Validated):
+    """Electrolyte material set from inputs/materials, with optional overrides."""
+
+    KEY = "material"
+    name: str = param("material set (file stem in inputs/materials, or a path)", default="llzo")
+    overrides: dict = param("property = 'value unit' entries replacing the set's values",
+                            default_factory=dict)
+    li_metal: dict = param("property = 'value unit' entries replacing Li metal values "
+                           "(inputs/materials/li_metal.toml)", default_factory=dict)
+
+
+def check_cell_features(cell: CellConfig, micro: MicrostructureConfig) -> None:
+    """Features that would not fit the cell, or silently carve nothing."""
+    W = cell.width
+    D = (cell.depth or cell.width) if cell.dimension == 3 else 0.0
+    f, c = micro.flaws, micro.contour
+    if f.depth >= cell.thickness:
+        raise ConfigError(f"microstructure.flaws.depth = {f.depth:g} m: must be less than the "
+                          f"thickness {cell.thickness:g} m (the flaw would short the cell)")
+    if f.depth > 0 and f.width < cell.spacing:
+        raise ConfigError(f"microstructure.flaws.width = {f.width:g} m: narrower than one site "
+                          f"({cell.spacing:g} m), the flaw would carve nothing")
+    if any(not 0 <= x < W for x in f.x_positions):
+        raise ConfigError(f"microstructure.flaws.x_positions = {list(f.x_positions)}: must lie in "
+                          f"[0, {W:g}) m")
+    if cell.dimension == 3 and f.x_positions and len(f.y_positions) != len(f.x_positions):
+        raise ConfigError(f"microstructure.flaws.y_positions = {list(f.y_positions)}: a 3D cell needs "
+                          f"one y per x position ({len(f.x_positions)})")
+    if cell.dimension == 2 and f.y_positions:
+        raise ConfigError(f"microstructure.flaws.y_positions = {list(f.y_positions)}: a 2D cell has "
+                          "no y; remove the key")
+    if any(not 0 <= y < D for y in f.y_positions):
+        raise ConfigError(f"microstructure.flaws.y_positions = {list(f.y_positions)}: must lie in "
+                          f"[0, {D:g}) m")
+    if c.kind != "flat" and c.height >= cell.thickness:
+        raise ConfigError(f"microstructure.contour.height = {c.height:g} m: must be less than the "
+                          f"thickness {cell.thickness:g} m")
+    if c.kind != "flat" and cell.periodic:
+        for name, length in (("width", W), ("depth", D)):
+            if length and abs(length / c.period - round(length / c.period)) > 1e-6:
+                raise ConfigError(f"microstructure.contour.period = {c.period:g} m: must divide the "
+                                  f"{name} {length:g} m of a periodic cell (else a step at the seam)")
+
+
+# ---------------------------------------------------------------------------------------
+# Plating (MODEL.md sections 5-8)
+# ---------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class ProtocolConfig(Validated):
+    """Current protocol J(t) (MODEL.md section 6); positive J plates the electrode at z = 0.
+
+    Built by :func:`kmc.protocol.from_config`; ``[field]`` of lattice-gas decks is the same
+    family for a field strength.
+    """
+
+    KEY = "protocol"
+    kind: str = param("protocol", default="constant",
+                      choices=("constant", "pulsed", "cycling", "staircase"))
+    current_density: float = param("J (constant, pulse amplitude, plating current, first CCD step)",
+                                   unit="A/m^2", default=10.0, lo=-1e5, hi=1e5)
+    period: float = param("pulse period (pulsed)", unit="s", default=1.0, lo=0.0, lo_open=True)
+    duty: float = param("fraction of each period at J (pulsed)", default=0.5, lo=0.0, hi=1.0)
+    reverse: float = param("reverse-pulse current density (pulsed; 0 = rest)", unit="A/m^2",
+                           default=0.0, lo=0.0, hi=1e5)
+    capacity: float = param("areal capacity per half-cycle (cycling, staircase)", unit="C/m^2",
+                            default=7.2, lo=0.0, lo_open=True)
+    strip_current_density: float = param("stripping current density (cycling, staircase; 0 = J)",
+                                         unit="A/m^2", default=0.0, lo=0.0, hi=1e5)
+    step: float = param("CCD step dJ (staircase)", unit="A/m^2", default=5.0, lo=0.0, hi=1e5)
+    cycles: int = param("number of cycles or steps (0 = until the run stops)", default=0, lo=0)
+
+    def check(self, prefix):
+        if self.kind in ("cycling", "staircase") and not self.current_density > 0:
+            raise ConfigError(f"{prefix}current_density = {self.current_density:g} A/m^2: must be "
+                              f"> 0 for kind = {self.kind!r}")
+
+
+@dataclass(frozen=True)
+class PlatingConfig(Validated):
+    """Which events act and their kinetic parameters (MODEL.md section 5)."""
+
+    KEY = "plating"
+    quanta_per_site: int = param("charge quanta per site n_q (results converge as it grows)",
+                                 default=4, lo=1, hi=1024)
+    confinement: bool = param("full confined Li sites block current and carry the "
+                              "electrodeposition pressure (false: Li grows freely, the "
+                              "Laplacian limit)", default=True)
+    fracture: bool = param("Griffith fracture of the electrolyte ahead of pressurised Li",
+                           default=True)
+    fracture_attempt_frequency: float = param(
+        "nu_f in the crack-advance rate nu_f (K_I/K_IC - 1)", unit="1/s", default=1e3, lo=0.0,
+        lo_open=True)
+    geometry_factor: float = param("Griffith geometry factor Y", default=1.0, lo=0.0, lo_open=True)
+    min_crack_length: float = param("smallest crack length a in the Griffith criterion "
+                                    "(0 = one site)", unit="m", default=0.0, lo=0.0)
+    creep: bool = param("Li creep toward lower pressure and to/from the reservoirs", default=True)
+    charge_transfer: str = param("interface kinetics: linearised Butler-Volmer, or none (i0 = inf)",
+                                 default="butler_volmer", choices=("butler_volmer", "none"))
+    electron_leak: bool = param("electron injection, walk, trapping and Li+ reduction in the "
+                                "electrolyte (MODEL.md 5.4-5.6; off by default until the GB band "
+                                "gap is settled, see docs/design-plating.md)", default=False)
+    trap_attempt_frequency: float = param("detrapping attempt frequency nu_t", unit="1/s",
+                                          default=1e13, lo=0.0, lo_open=True)
+    nucleation_attempt_frequency: float = param("Li+ reduction attempt frequency nu_n", unit="1/s",
+                                                default=1e13, lo=0.0, lo_open=True)
+    nucleation_barrier: float = param("nucleation barrier dG* at the bulk modulus (scaled by the "
+                                      "local modulus)", unit="eV", default=1.0, lo=0.0, hi=10.0)
+    stripping_voids: bool = param("electrode-face sites detach where the stripping current "
+                                  "exceeds the resupply limit and heal under stack pressure "
+                                  "(MODEL.md 5.8)", default=False)
+    strip_limit: float = param("resupply-limited stripping current density at zero stack "
+                               "pressure, 298 K", unit="A/m^2", default=1.0, lo=0.0, lo_open=True)
+    strip_limit_per_pressure: float = param("rise of that limit with stack pressure",
+                                            unit="A/m^2/Pa", default=1.5e-6, lo=0.0)
+    void_attempt_frequency: float = param("nu_v in the detachment rate nu_v (j/j_strip - 1)",
+                                          unit="1/s", default=1.0, lo=0.0, lo_open=True)
+    heal_rate_per_pressure: float = param("healing rate of a detached site per unit stack "
+                                          "pressure", unit="1/(s*Pa)", default=1e-7, lo=0.0)

@@ -1,0 +1,447 @@
+"""The plating run loop (MODEL.md sections 4, 5, 7, 8).
+
+One *epoch* is a stretch of time with a fixed topology (site phases, contacts, blocked sites):
+
+1. the field (:class:`kmc.field.FieldSolver`) is solved with the confinement rules
+   (:mod:`kmc.confinement`) on the clusters of this topology (:mod:`kmc.clusters`, labelled
+   once per topology change);
+2. every enabled event kind (:mod:`kmc.events`) turns state and field into kernel channels;
+3. the kernel (``ext/_plating.pyx``) fires events until the topology changes, the protocol
+   changes (the field is affine in I: no new solve) or an observation is due
+   (:mod:`kmc.observables`);
+4. a topology change updates the union-find; the event that joins both electrodes is the short
+   circuit, confirmed by networkx.
+
+Stops: short, open circuit, end of a finite protocol, ``run.duration``, ``run.max_events``,
+``run.wall_time_limit``, SIGINT/SIGTERM, a failed field solve. The resumable ones leave a
+checkpoint (:mod:`kmc.checkpoint`) from which the run continues bit for bit.
+"""
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import json
+import logging
+import math
+import signal
+import threading
+import time as wallclock
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from .cell import Cell
+from .checkpoint import load_checkpoint, save_checkpoint
+from .clusters import ClusterTracker, ShortPath, check_union_find, short_path
+from .confinement import Confinement
+from .codes import REACHED_EVENTS, TOP_BLOCKED, TOPOLOGY_CHANGED
+from .engine import plating_kernel
+from .deck import as_dict, from_dict
+from .errors import CheckpointError, ConfigError, EngineConsistencyError
+from .events import EVENTS, Channels, Epoch
+from .field import FieldError, FieldParameters, FieldSolution, FieldSolver, OpenCircuitError
+from .microstructure import FEATURE_INCLUSION, LI, SE, VOID
+from .observables import Recorder, plated_charge
+from .protocol import Piecewise, from_config
+from .units import FARADAY
+
+log = logging.getLogger(__name__)
+
+#: Why a run stopped; the last five leave a checkpoint to resume from.
+STOP_REASONS = ("short", "open_circuit", "duration", "protocol_end", "max_events", "wall_time",
+                "interrupted", "terminated", "field_error")
+RESUMABLE = ("max_events", "wall_time", "interrupted", "terminated", "field_error")
+
+
+def quantum_charge(spacing: float, quanta_per_site: int, molar_volume: float) -> float:
+    """Charge quantum q = F h^3 / (n_q V_m) [C] (MODEL.md section 5)."""
+    return FARADAY * spacing ** 3 / (quanta_per_site * molar_volume)
+
+
+@dataclass
+class Result:
+    """What a plating run returns: the deck (None for a cell built from objects), the cell,
+    observation time series, snapshots and scalars (SI units, :mod:`kmc.observables`), the stop
+    reason, the wall time [s] and its profile (seconds per part, solves, labellings, events)."""
+
+    deck: object
+    cell: Cell
+    quantum: float
+    observations: dict
+    snapshots: dict
+    scalars: dict
+    stop_reason: str
+    wall_time: float
+    profile: dict = field(default_factory=dict)
+
+    graph = property(lambda self: self.cell.graph, doc="The site graph.")
+    micro = property(lambda self: self.cell.microstructure, doc="The microstructure.")
+    material = property(lambda self: self.cell.resolved, doc="The resolved electrolyte set.")
+    area = property(lambda self: self.cell.area, doc="Electrode area [m^2].")
+
+    def to_dataset(self):
+        """The run as an :class:`xarray.Dataset` (:func:`kmc.output.plating_dataset`)."""
+        from .output import plating_dataset
+
+        return plating_dataset(self)
+
+
+class Simulation:
+    """One plating run on a cell.
+
+    Parameters
+    ----------
+    cell : Cell
+        Built once, reusable (:meth:`Cell.from_deck`); re-resolved if ``conditions`` has
+        another temperature.
+    protocol : ProtocolConfig or kmc.protocol.Piecewise
+        Current density J(t) [A/m^2]; positive plates the electrode at z = 0.
+    conditions, run, plating : deck sections
+        Operating conditions, run control (seed, duration, limits) and the event switches.
+    deck : PlatingDeck, optional
+        The deck these came from (dataset attributes, checkpoints).
+    progress : callable, optional
+        ``progress(t, info)`` after every kernel call (t [s], info a short string).
+    """
+
+    def __init__(self, cell: Cell, protocol, conditions, run, plating, deck=None, progress=None):
+        self.cell = cell = cell.at(conditions.temperature)
+        self.deck, self.progress = deck, progress
+        self.conditions, self.run_cfg, self.plating = conditions, run, plating
+        self.protocol = protocol if isinstance(protocol, Piecewise) else from_config(protocol)
+        self.material = cell.resolved
+        self.quantum = quantum_charge(cell.spacing, plating.quanta_per_site, cell.li_metal.molar_volume)
+        params = FieldParameters.from_material(self.material, cell.li_metal.molar_volume,
+                                               conditions.stack_pressure)
+        if plating.charge_transfer == "none":
+            params = FieldParameters(**{**params.__dict__, "exchange_current_density": math.inf,
+                                        "internal_exchange_current_density": math.inf})
+        self.solver = FieldSolver(cell.graph, params, method=run.field_solver)
+        self.phase = np.asarray(cell.graph.site_data["phase"]).astype(np.uint8)
+        self.bitgen = np.random.PCG64(np.random.SeedSequence(run.seed).spawn(2)[1])  # [0]: the cell
+        content = np.where(self.phase == LI, plating.quanta_per_site, 0).astype(np.int32)
+        self.kernel = self._kernel(self.phase, content)
+        self.initial_inclusion = ((np.asarray(cell.graph.site_data["feature"]) == FEATURE_INCLUSION)
+                                  & (self.phase == VOID))
+        self.converted = np.zeros(cell.graph.n_sites, bool)  # ever turned from electrolyte into Li
+        self.contact = np.ones(cell.graph.n_sites, bool)  # electrode-face sites touching their electrode
+        self.tracker = ClusterTracker(cell.graph, cell.face, cell.shape, cell.periodic, run.engine)
+        self.tracker.reset(self.phase)
+        if self.tracker.shorted():
+            raise ConfigError("the initial Li (flaws, contour, inclusion) already joins both "
+                              "electrodes: nothing to simulate")
+        self.confinement = Confinement(self)
+        self.events = [kind(self) for kind in EVENTS if kind.enabled(plating)]
+        self.recorder = Recorder(run)
+        self.field, self._inputs, self.dirty = None, (), True
+        self.channel_kinds = np.zeros(0, np.int8)
+        self.short, self.t_short, self.charge_at_short = None, math.nan, math.nan
+        self.stop_reason = ""
+        self.field_solves = self.epochs = 0
+        self.profile = {"field_s": 0.0, "channels_s": 0.0, "kernel_s": 0.0, "topology_s": 0.0,
+                        "observe_s": 0.0}
+
+    @classmethod
+    def from_deck(cls, deck, cell: Cell | None = None, progress=None) -> "Simulation":
+        """The simulation of a plating deck (``cell``: a cell built from it earlier)."""
+        if getattr(deck, "model", None) != "plating":
+            raise ConfigError(f"model = {getattr(deck, 'model', None)!r}: not a plating deck")
+        cell = cell or Cell.from_deck(deck)
+        return cls(cell, deck.protocol, deck.conditions, deck.run, deck.plating, deck=deck,
+                   progress=progress)
+
+    def _kernel(self, phase, content):
+        return plating_kernel(self.run_cfg.engine, self.cell.graph.indptr, self.cell.graph.indices,
+                              phase, content, self.plating.quanta_per_site, self.bitgen,
+                              self.plating.confinement)
+
+    def event(self, name: str):
+        """The enabled event kind called ``name``, or None."""
+        return next((e for e in self.events if e.name == name), None)
+
+    def current(self, t: float) -> float:
+        """Protocol current I(t) = J(t) A_cell [A] (positive plates the electrode at z = 0)."""
+        return self.protocol(t) * self.cell.area
+
+    # --- the loop --------------------------------------------------------------------------
+
+    def run(self, checkpoint=None) -> Result:
+        """Run until a stop condition (module docstring); returns a :class:`Result`.
+
+        Parameters
+        ----------
+        checkpoint : path-like, optional
+            Written every ``run.checkpoint_interval`` of wall time and when the run stops on a
+            limit, a signal or a failed solve; removed after a run that finished.
+        """
+        run, k = self.run_cfg, self.kernel
+        start = last_ckpt = wallclock.perf_counter()
+        with _stop_signals() as received:
+            while not self.stop_reason:
+                if received:
+                    self.stop_reason = received[0]
+                    break
+                t = k.time
+                if self.dirty and not self._new_epoch(t):
+                    break
+                if self._observe_due(t):
+                    continue
+                if t >= run.duration:
+                    self.stop_reason = "duration"
+                    break
+                if self.protocol.label(t) == "end":
+                    self.stop_reason = "protocol_end"
+                    break
+                t_stop = min(self.recorder.next_time(), self.protocol.next_change(t), run.duration)
+                t0 = wallclock.perf_counter()
+                status, _ = k.run(t_stop, run.max_events - k.n_events)
+                self.profile["kernel_s"] += wallclock.perf_counter() - t0
+                if status == TOPOLOGY_CHANGED:
+                    if self._topology():  # a short: no field to solve beyond it
+                        self.stop_reason = "short"
+                elif status == REACHED_EVENTS:
+                    self.stop_reason = "max_events"
+                elif k.time == self.protocol.next_change(t) and not self.dirty:
+                    self._protocol_change()
+                now = wallclock.perf_counter()
+                if self.progress is not None:
+                    self.progress(k.time, f"deepest Li {self._depth_um():.1f} um")
+                if not self.stop_reason and now - start > run.wall_time_limit:
+                    self.stop_reason = "wall_time"
+                if (checkpoint and run.checkpoint_interval > 0 and not self.stop_reason
+                        and now - last_ckpt > run.checkpoint_interval):
+                    self.save_checkpoint(checkpoint)
+                    last_ckpt = now
+        if checkpoint:
+            if self.stop_reason in RESUMABLE:
+                self.save_checkpoint(checkpoint)
+            else:
+                Path(checkpoint).unlink(missing_ok=True)
+        t0 = wallclock.perf_counter()
+        self.recorder.final(self, k.time, self.stop_reason == "short")
+        self.profile["observe_s"] += wallclock.perf_counter() - t0
+        log.info("stop at t = %.6g s: %s (%d events, %d epochs, %d field solves)", k.time,
+                 self.stop_reason, k.n_events, self.epochs, self.field_solves)
+        return self._result(wallclock.perf_counter() - start)
+
+    def _new_epoch(self, t: float) -> bool:
+        """Solve the field and install the channels; False if the run must stop."""
+        try:
+            self._solve()
+        except OpenCircuitError as exc:  # a physical end: the electrolyte is cut
+            log.warning("t = %.6g s: %s", t, exc)
+            self.stop_reason = "open_circuit"
+            return False
+        except FieldError as exc:
+            log.warning("field solve failed at t = %.6g s: %s", t, exc)
+            self.stop_reason = "field_error"
+            return False
+        self._install()
+        self.dirty = False
+        return True
+
+    def _observe_due(self, t: float) -> bool:
+        t0 = wallclock.perf_counter()
+        done = self.recorder.observe_due(self, t)
+        self.profile["observe_s"] += wallclock.perf_counter() - t0
+        return done
+
+    def _solve(self) -> None:
+        """Field solve with blocking (:mod:`kmc.confinement`), skipped if nothing the field
+        sees changed (a quantum moved within a site)."""
+        start = wallclock.perf_counter()
+        phase, content, conf = self.phase, self.kernel.contents, self.confinement
+        view = self.tracker.view(phase, self.contact)
+        p_field = conf.prepare(phase, content, view)
+        current = self.current(self.kernel.time)
+        inputs = (phase, conf.blocked, p_field, current, self.contact)
+        if self.field is None or not all(np.array_equal(x, y) for x, y in zip(inputs, self._inputs)):
+            self.field, solves = conf.solve(self.solver, phase, p_field, current, self.contact, view)
+            self.field_solves += solves
+            self._inputs = (phase.copy(), conf.blocked.copy(), p_field, current, self.contact.copy())
+            log.info("epoch %d, t = %.6g s, %d events: field solve %d (%s, %d iterations), "
+                     "V = %.6g V, %d blocked", self.epochs, self.kernel.time, self.kernel.n_events,
+                     self.field_solves, self.field.method, self.field.iterations,
+                     self.field.voltage, conf.blocked.sum())
+        self.profile["field_s"] += wallclock.perf_counter() - start
+
+    def _install(self) -> None:
+        """Pressures and the channels of every enabled event kind, into the kernel."""
+        start = wallclock.perf_counter()
+        view = self.tracker.view(self.phase, self.contact)
+        self.confinement.set_pressures(self.field, self.phase, view)
+        self.kernel.set_relief(self.confinement.relief)
+        t = self.kernel.time
+        epoch = Epoch(time=t, current=self.current(t), phase=self.phase,
+                      content=self.kernel.contents, field=self.field, clusters=view,
+                      confinement=self.confinement)
+        out = Channels()
+        for event in self.events:
+            event.channels(epoch, out)
+        arrays = out.arrays()
+        self.channel_kinds = arrays[0]
+        self.kernel.set_channels(*arrays)
+        self.profile["channels_s"] += wallclock.perf_counter() - start
+
+    def _protocol_change(self) -> None:
+        """The current changed: re-judge confinement (a new solve), or re-evaluate the affine
+        field at the new current."""
+        if self.confinement.protocol_changed():
+            self.dirty = True
+        else:
+            self.field.set_current(self.current(self.kernel.time))
+            self._install()
+
+    def _topology(self) -> bool:
+        """Apply the kernel's topology change; True if it shorted the cell."""
+        start = wallclock.perf_counter()
+        k = self.kernel
+        new = k.phases
+        shorted = False
+        for s in np.flatnonzero(new != self.phase).tolist():
+            if new[s] == LI:
+                self.converted[s] |= self.phase[s] == SE
+                shorted |= self.tracker.add(s)
+            elif self.phase[s] == LI:
+                self.tracker.remove(s)
+        self.phase = new
+        for event in self.events:
+            event.after_topology(k)
+        if k.last_change == TOP_BLOCKED:
+            self.confinement.released_site_plated(k.last_site)
+        self.dirty = True
+        self.epochs += 1
+        if self.run_cfg.debug_checks:
+            check_union_find(self.tracker, self.phase, k.time)
+        if shorted and self.short is None:
+            self.t_short = k.time
+            self.charge_at_short = plated_charge(self)
+            self.short = short_path(self.cell.graph, self.phase == LI, self.cell.face,
+                                    self.cell.gb_edge, self.cell.thickness)
+            if self.short is None:
+                raise EngineConsistencyError(f"t = {k.time:.6g} s: the union-find reports a short "
+                                             "that networkx does not find")
+        self.profile["topology_s"] += wallclock.perf_counter() - start
+        return shorted
+
+    def _depth_um(self) -> float:
+        """Top of the highest Li site off the face at z = L [um] (the progress line)."""
+        a = (self.phase == LI) & (self.cell.face != 2)
+        return 0.0 if not a.any() else float(self.cell.layer[a].max() + 1) * self.cell.spacing * 1e6
+
+    def _result(self, wall: float) -> Result:
+        short, cell = self.short, self.cell
+        scalars = {
+            "t_short": self.t_short,
+            "charge_at_short": self.charge_at_short,
+            "short_path_gb_fraction": short.gb_fraction if short else math.nan,
+            "short_path_gb_site_fraction": float(cell.gb_site[short.sites].mean()) if short else math.nan,
+            "gb_site_fraction": float(cell.gb_site.mean()),
+            "short_path_tortuosity": short.tortuosity if short else math.nan,
+            "short_path_length": int(short.sites.size) if short else 0,
+            "gb_edge_fraction": float(cell.gb_edge.mean()),
+            "crack_span_time": self.recorder.crack_span_time,
+            "quantum_charge": self.quantum,
+            "cell_area": cell.area,
+            "events_by_kind": self.kernel.event_counts,
+        }
+        if short is not None:
+            path = np.zeros(cell.graph.n_sites, np.uint8)
+            path[short.sites] = 1
+            scalars["short_path"] = path
+        profile = dict(self.profile, field_solves=self.field_solves, epochs=self.epochs,
+                       cluster_labellings=self.tracker.labellings, events=int(self.kernel.n_events))
+        return Result(deck=self.deck, cell=cell, quantum=self.quantum,
+                      observations=self.recorder.series(cell.area),
+                      snapshots=self.recorder.snapshots(), scalars=scalars,
+                      stop_reason=self.stop_reason, wall_time=wall, profile=profile)
+
+    # --- checkpoints -------------------------------------------------------------------------
+
+    def state(self) -> dict:
+        """Everything the next event depends on, as plain data (arrays, numbers, strings)."""
+        if self.deck is None:
+            raise ConfigError("checkpoints need a simulation built from a deck "
+                              "(Simulation.from_deck)")
+        k = self.kernel
+        return {
+            "deck": json.dumps(as_dict(self.deck), sort_keys=True),
+            "kernel": {"phases": k.phases, "contents": k.contents, "time": k.time,
+                       "n_events": k.n_events, "reservoir_a": k.reservoir_a,
+                       "reservoir_c": k.reservoir_c, "event_counts": k.event_counts},
+            "rng": self.bitgen.state, "solver": self.solver.cache_state(),
+            "confinement": self.confinement.state(), "recorder": self.recorder.state(),
+            "events": {e.name: e.state() for e in self.events},
+            "phase": self.phase, "converted": self.converted, "contact": self.contact,
+            "field": None if self.field is None else self.field.state(),
+            "inputs": tuple(self._inputs), "dirty": self.dirty,
+            "short": None if self.short is None else vars(self.short),
+            "t_short": self.t_short, "charge_at_short": self.charge_at_short,
+            "field_solves": self.field_solves, "epochs": self.epochs,
+        }
+
+    def save_checkpoint(self, path) -> Path:
+        """Write :meth:`state` to ``path`` atomically, in a format that cannot run code."""
+        return save_checkpoint(path, self.state(), kind="plating")
+
+    @classmethod
+    def resume(cls, path, progress=None, run_overrides=None) -> "Simulation":
+        """Rebuild a simulation from a checkpoint (``run_overrides``: new ``[run]`` limits).
+
+        Raises
+        ------
+        CheckpointError
+            On a missing, corrupt or foreign file (one line).
+        """
+        state = load_checkpoint(path, kind="plating")
+        try:
+            deck = from_dict(json.loads(state["deck"]))
+        except (KeyError, TypeError, ValueError) as exc:
+            raise CheckpointError(f"{path}: the checkpoint's deck is unreadable ({exc})") from None
+        if run_overrides:
+            deck = dataclasses.replace(deck, run=dataclasses.replace(deck.run, **run_overrides))
+        sim = cls.from_deck(deck, progress=progress)
+        ks = state["kernel"]
+        sim.bitgen.state = state["rng"]
+        sim.kernel = k = sim._kernel(ks["phases"], ks["contents"])
+        k.time, k.n_events = ks["time"], ks["n_events"]
+        k.reservoir_a, k.reservoir_c = ks["reservoir_a"], ks["reservoir_c"]
+        k.event_counts = ks["event_counts"]
+        sim.confinement.restore(state["confinement"])
+        sim.recorder.restore(state["recorder"])
+        for e in sim.events:
+            e.restore(state["events"].get(e.name, {}))
+        sim.phase, sim.converted, sim.contact = state["phase"], state["converted"], state["contact"]
+        sim.field = None if state["field"] is None else FieldSolution.from_state(state["field"])
+        sim._inputs, sim.dirty = tuple(state["inputs"]), bool(state["dirty"])
+        sim.short = None if state["short"] is None else ShortPath(**state["short"])
+        sim.t_short, sim.charge_at_short = state["t_short"], state["charge_at_short"]
+        sim.field_solves, sim.epochs = state["field_solves"], state["epochs"]
+        sim.tracker.reset(sim.phase)
+        sim.solver.restore_cache(state["solver"])
+        if not sim.dirty:
+            sim._install()
+        return sim
+
+
+@contextlib.contextmanager
+def _stop_signals():
+    """SIGINT and SIGTERM only set a flag (the list yielded: "interrupted" / "terminated"),
+    checked between kernel calls, so the state is consistent whenever the run stops."""
+    received = []
+    if threading.current_thread() is not threading.main_thread():
+        yield received
+        return
+    names = {signal.SIGINT: "interrupted", signal.SIGTERM: "terminated"}
+    old = {s: signal.signal(s, lambda num, _: received.append(names[num])) for s in names}
+    try:
+        yield received
+    finally:
+        for s, handler in old.items():
+            signal.signal(s, handler)
+
+
+def simulate(deck, progress=None, checkpoint=None) -> Result:
+    """Set up and run a plating deck (see :class:`Simulation`)."""
+    return Simulation.from_deck(deck, progress=progress).run(checkpoint)

@@ -1,0 +1,7 @@
+"""The package version (from the installed distribution's metadata)."""
+from importlib.metadata import PackageNotFoundError, version
+
+try:
+    __version__ = version("kmc-li-plating")
+except PackageNotFoundError:  # running from a source tree that was never installed
+    __version__ = "0+unknown"

@@ -1,0 +1,209 @@
+"""The public API (kmc.Cell, kmc.Simulation), clusters labelled once per topology, rates from
+kmc.mechanics, SIGTERM and checkpoint safety. Every run uses a fixed seed: exactly reproducible."""
+import math
+import os
+import pickle
+import re
+import signal
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import kmc
+from kmc.cli import main
+from kmc.clusters import CLASS_A, CLASS_FLOATING, FACE_A, label_clusters
+from kmc.events.base import Channels, Epoch
+from kmc.microstructure import LI
+from kmc.output import open_dataset
+
+ROOT = Path(__file__).resolve().parents[2]
+
+DECK = """
+model = "plating"
+[cell]
+thickness = "10 um"
+width = "10 um"
+[microstructure]
+kind = "voronoi"
+flaws = {{ depth = "2 um", width = "0.5 um", x_positions = ["5 um"] }}
+[material]
+name = "llzo"
+li_metal = {{ creep_reference_stress = "95 MPa" }}
+[protocol]
+current_density = "{j}"
+[run]
+duration = "200 s"
+observations = 21
+seed = 1
+"""
+
+
+def _readme_example() -> str:
+    text = (ROOT / "README.md").read_text()
+    block = re.search(r"<!-- notebook-example -->\s*```python\n(.*?)```", text, re.S)
+    assert block, "README.md lost its notebook example"
+    return block.group(1)
+
+
+def test_readme_notebook_example_runs(tmp_path, monkeypatch):
+    """The README's notebook example (cell, simulation, run, dataset, an override) runs as
+    written and gives a dataset with the overridden temperature."""
+    monkeypatch.chdir(ROOT)
+    scope = {}
+    exec(compile(_readme_example(), "README.md", "exec"), scope)
+    ds = scope["ds"]
+    assert ds.attrs["model"] == "plating" and "t_short" in ds
+    assert '"temperature": 333.15' in ds.attrs["config_json"]
+
+
+def test_a_cell_is_reused_and_gives_the_same_run_as_a_fresh_one():
+    """A cell built once and reused, after a run on it, by a simulation that changes only
+    kinetics (the seed of the kinetic stream) gives data identical to a freshly built cell."""
+    deck = kmc.loads_deck(DECK.format(j="30 mA/cm^2"))
+    cell = kmc.Cell.from_deck(deck)
+    kmc.Simulation.from_deck(deck, cell=cell).run()  # the cell survives a run unchanged
+    other = deck.replace("run.seed", 4)
+    a = kmc.Simulation.from_deck(other, cell=cell).run().observations
+    b = kmc.Simulation.from_deck(other, cell=kmc.Cell.from_deck(deck)).run().observations
+    for k in a:
+        np.testing.assert_array_equal(a[k], b[k], err_msg=k)
+
+
+def test_clusters_are_labelled_once_per_topology():
+    """The profile counts cluster labellings: at most one per topology change (plus the
+    first), however many solves, observations and channel builds an epoch has."""
+    res = kmc.simulate(kmc.loads_deck(DECK.format(j="30 mA/cm^2")))
+    p = res.profile
+    assert p["epochs"] > 10
+    assert 1 <= p["cluster_labellings"] <= p["epochs"] + 1
+
+
+def test_field_and_run_agree_on_cluster_classes_when_face_contact_is_lost():
+    """A Li flaw whose electrode-face sites lost contact (stripping voids) is floating for the
+    field, the confinement rules and the observers alike: one labelling, with contact."""
+    sim = kmc.Simulation.from_deck(kmc.loads_deck(DECK.format(j="30 mA/cm^2")
+                                                  .replace('seed = 1', 'seed = 1\nmax_events = 1')))
+    face_li = (sim.phase == LI) & (sim.cell.face == FACE_A)
+    assert face_li.any()
+    sim.contact[face_li] = False  # as if voids had detached them
+    res = sim.run()
+    metal = sim.phase == LI
+    truth = label_clusters(sim.cell.graph, metal, sim.cell.face, sim.contact)
+    field = sim.field.clusters
+    np.testing.assert_array_equal(field.kind[field.label[metal]], truth.kind[truth.label[metal]])
+    assert np.all(field.kind[field.label[face_li]] == CLASS_FLOATING)
+    obs = res.observations
+    assert obs["li_sites_floating"][0] == metal.sum() and obs["li_sites_a"][0] == 0
+    assert not sim.confinement.relieved.any()  # relief needs an anchored site
+
+
+def _fracture_threshold(deck) -> float:
+    """Lowest pressure [Pa] on a blocked site at which the run's fracture event offers a
+    channel, by bisection over the pressure (the run's own Fracture event and cell)."""
+    sim = kmc.Simulation.from_deck(deck)
+    assert sim._new_epoch(0.0)
+    fracture = sim.event("fracture")
+    conf = sim.confinement
+    view = sim.tracker.view(sim.phase, sim.contact)
+    tip = np.flatnonzero(conf.blocked)
+    assert tip.size
+    epoch = Epoch(time=0.0, current=sim.current(0.0), phase=sim.phase, content=sim.kernel.contents,
+                  field=sim.field, clusters=view, confinement=conf)
+
+    def cracks(p):
+        conf.pressure = np.where(conf.blocked, p, 0.0)
+        out = Channels()
+        fracture.channels(epoch, out)
+        return out.arrays()[1].size > 0
+
+    lo, hi = 0.0, 1e10
+    for _ in range(200):
+        mid = 0.5 * (lo + hi)
+        lo, hi = (lo, mid) if cracks(mid) else (mid, hi)
+    return hi
+
+
+def test_fracture_threshold_follows_the_material_toughness_by_griffith():
+    """The rates of a run come from kmc.mechanics and the resolved material: doubling K_IC
+    (both toughnesses) in the material set doubles the pressure at which the run's fracture
+    event opens a channel, p_c = K_IC / (Y sqrt(pi a)) with a = the flaw's extent."""
+    deck = kmc.loads_deck(DECK.format(j="30 mA/cm^2").replace('kind = "voronoi"', 'kind = "single_crystal"')
+                          .replace('name = "llzo"', 'name = "llzo_single_crystal"'))
+    k_ic = kmc.Cell.from_deck(deck).resolved.fracture_toughness
+    tough = deck.replace("material.overrides", {"fracture_toughness": f"{2 * k_ic} Pa*m^0.5",
+                                                "gb_fracture_toughness": f"{2 * k_ic} Pa*m^0.5"})
+    p1, p2 = _fracture_threshold(deck), _fracture_threshold(tough)
+    assert p2 / p1 == pytest.approx(2.0, rel=1e-9)
+    a = 2e-6  # the flaw's depth along z: the crack ahead of it advances along z
+    assert p1 == pytest.approx(k_ic / math.sqrt(math.pi * a), rel=1e-9)
+
+
+def _data(path):
+    ds = open_dataset(path)
+    return {k: ds[k].values for k in ds.data_vars}
+
+
+def test_sigterm_writes_checkpoint_and_partial_dataset_and_resume_is_bit_identical(tmp_path, monkeypatch, capsys):
+    """SIGTERM mid-run (what batch schedulers send): exit 143, a checkpoint and the partial
+    dataset are written, and `--resume` gives data bit-identical to an uninterrupted run."""
+    deck = tmp_path / "deck.toml"
+    deck.write_text(DECK.format(j="30 mA/cm^2"))
+    assert main(["run", str(deck), "-q", "-o", str(tmp_path / "full.nc"), "--figure", ""]) == 0
+    from kmc import progress
+
+    calls = []
+    real = progress.Progress.__call__
+
+    def kill_once(self, t, info=""):
+        calls.append(t)
+        if len(calls) == 5:
+            os.kill(os.getpid(), signal.SIGTERM)
+        return real(self, t, info)
+
+    monkeypatch.setattr(progress.Progress, "__call__", kill_once)
+    out = tmp_path / "cut.nc"
+    assert main(["run", str(deck), "-o", str(out), "--figure", ""]) == 143
+    assert out.is_file() and out.with_suffix(".ckpt").is_file()
+    assert "terminated" in capsys.readouterr().out
+    assert str(open_dataset(out)["stop_reason"].values) == "terminated"
+    monkeypatch.undo()
+    assert main(["run", str(deck), "-q", "-o", str(out), "--figure", "", "--resume"]) == 0
+    a, b = _data(tmp_path / "full.nc"), _data(out)
+    assert a.keys() == b.keys()
+    for k in a:
+        np.testing.assert_array_equal(a[k], b[k], err_msg=k)
+
+
+class _Payload:
+    def __init__(self, marker):
+        self.marker = marker
+
+    def __reduce__(self):
+        return (Path.touch, (Path(self.marker),))
+
+
+@pytest.mark.parametrize("damage", ["pickle", "truncated", "flipped"])
+def test_resume_from_a_crafted_or_damaged_checkpoint_is_one_line(tmp_path, capsys, damage):
+    """`kmc run --resume` on a crafted pickle, a truncated checkpoint or one with 64 flipped
+    bytes: exit 2 with one line, nothing executed, nothing resumed."""
+    deck = tmp_path / "deck.toml"
+    deck.write_text(DECK.format(j="30 mA/cm^2"))
+    out = tmp_path / "a.nc"
+    ckpt = out.with_suffix(".ckpt")
+    assert main(["run", str(deck), "-q", "-o", str(out), "--figure", "", "--max-events", "30"]) == 3
+    blob = bytearray(ckpt.read_bytes())
+    marker = tmp_path / "pwned"
+    if damage == "pickle":
+        blob = bytearray(pickle.dumps(_Payload(marker)))
+    elif damage == "truncated":
+        blob = blob[: len(blob) // 2]
+    else:
+        mid = len(blob) // 2
+        blob[mid:mid + 64] = bytes(b ^ 0xFF for b in blob[mid:mid + 64])
+    ckpt.write_bytes(bytes(blob))
+    capsys.readouterr()
+    assert main(["run", str(deck), "-q", "-o", str(out), "--figure", "", "--resume"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and str(ckpt) in err
+    assert not marker.exists()
