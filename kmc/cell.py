@@ -11,9 +11,9 @@ from functools import cached_property
 
 import numpy as np
 
-from .clusters import FACE_NONE
 from .materials import Material, load_li_metal, load_material, resolve
 from .microstructure import EDGE_GB, Microstructure, build
+from .tessellation import random_orientations
 
 
 class Cell:
@@ -77,9 +77,8 @@ class Cell:
             raise ValueError(f"grain map of shape {grain.shape}: needs (nx, ny, nz)")
         n = int(grain.max()) + 1
         phase = np.zeros(grain.shape, np.uint8) if phase is None else np.asarray(phase, np.uint8)
-        rng = np.random.default_rng(0)
-        from .microstructure import random_orientations
-        micro = Microstructure(grain.shape, spacing, grain, phase, random_orientations(rng, n),
+        micro = Microstructure(grain.shape, spacing, grain, phase,
+                               random_orientations(np.random.default_rng(0), n),
                                np.full((n, 3), np.nan), periodic=(periodic, periodic, False))
         return cls(micro, material, li_metal, temperature)
 
@@ -139,7 +138,3 @@ class Cell:
     def layer(self) -> np.ndarray:
         """z layer of every site (0 at electrode A)."""
         return np.rint(self.graph.positions[:, 2] / self.spacing - 0.5).astype(np.intp)
-
-    def on_faces(self) -> np.ndarray:
-        """Sites on either electrode face (bool)."""
-        return self.face != FACE_NONE

@@ -15,11 +15,10 @@ from pathlib import Path
 
 from .version import __version__
 from .errors import KmcError
-from .sections import check_figure_path
 
 
 def _microstructure(args, deck=None) -> int:
-    from .deck import MicrostructureDeck, load_deck
+    from .deck import MicrostructureDeck, check_figure_path, load_deck
     from .materials import load_material, resolve
     from .microstructure import build
     from .output import microstructure_dataset, write_dataset
@@ -33,9 +32,10 @@ def _microstructure(args, deck=None) -> int:
                        "use a deck with model = 'microstructure'")
     material = resolve(load_material(deck.material.name, deck.material.overrides),
                        deck.conditions.temperature)
+    dataset = Path(args.output or deck.output.dataset)
+    check_output_path(dataset, "output.dataset", force=args.force)
     micro = build(deck)
     ds = microstructure_dataset(micro, deck, material)
-    dataset = Path(args.output or deck.output.dataset)
     write_dataset(ds, dataset)
     print(f"wrote {dataset}  ({micro.n_grains} grains, {micro.shape[0]}x{micro.shape[1]}x"
           f"{micro.shape[2]} sites, mean grain diameter "
@@ -148,7 +148,7 @@ def _plating(args, deck) -> int:
 
 
 def _run(args) -> int:
-    from .deck import MicrostructureDeck, PlatingDeck, load_deck, parse_override
+    from .deck import MicrostructureDeck, PlatingDeck, check_figure_path, load_deck, parse_override
     from .lattice_gas import simulate
     from .output import lattice_gas_dataset, write_dataset
     from .plots import lattice_gas_summary
@@ -274,6 +274,7 @@ def parser() -> argparse.ArgumentParser:
     m.add_argument("deck", help="TOML deck with [cell] and [microstructure]")
     m.add_argument("-o", "--output", help="dataset path (overrides [output] dataset)")
     m.add_argument("--figure", help="figure path, '' for none (overrides [output] figure)")
+    m.add_argument("--force", action="store_true", help="overwrite an existing dataset")
     m.set_defaults(func=_microstructure)
 
     d = sub.add_parser("decks", help="list the example decks shipped with kmc, or copy one out")

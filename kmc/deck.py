@@ -150,7 +150,8 @@ DECKS = {"lattice_gas": LatticeGasDeck, "microstructure": MicrostructureDeck, "p
 
 
 def load_deck(path):
-    """Read and validate a TOML deck.
+    """Read and validate a TOML deck: a file, or the name of a bundled deck (``kmc decks``),
+    e.g. ``"llzo_polycrystal_2d"``.
 
     Raises
     ------
@@ -161,7 +162,11 @@ def load_deck(path):
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise ConfigError(f"{path}: deck not found") from None
+        if path.suffix or len(path.parts) > 1:
+            raise ConfigError(f"{path}: deck not found") from None
+        from .decks import find_deck  # a bundled deck's name
+
+        text = find_deck(str(path)).read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{path}: cannot read deck ({exc.__class__.__name__}: {exc})") from None
     return loads_deck(text, source=str(path))

@@ -23,7 +23,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from .deck import LatticeGasDeck
-from .engine import REACHED_EVENTS, check_status, lattice_gas_kernel
+from .codes import REACHED_EVENTS
+from .engine import check_status, lattice_gas_kernel
 from .errors import ConfigError
 from .graph import Graph, lattice_graph
 from .protocol import from_config

@@ -95,14 +95,15 @@ def _attrs(name: str) -> dict:
     return {"units": units, "long_name": long_name, **FLAGS.get(name, {})}
 
 
-def _common_attrs(deck, title: str, command: str) -> dict:
+def _common_attrs(deck, title: str, command: str, config=None) -> dict:
+    """CF and provenance attributes; ``config`` (a dict) stands in for a deck (None)."""
     return {
         "title": title,
         "Conventions": "CF-1.10",
-        "model": deck.model,
-        "seed": deck.run.seed,
+        "model": deck.model if deck is not None else config["model"],
+        "seed": deck.run.seed if deck is not None else config["run"]["seed"],
         "kmc_version": __version__,
-        "config_json": json.dumps(as_dict(deck), sort_keys=True),
+        "config_json": json.dumps(as_dict(deck) if deck is not None else config, sort_keys=True),
         "history": f"{_dt.datetime.now(_dt.timezone.utc).isoformat(timespec='seconds')} "
                    f"kmc {__version__}: {command}",
     }
@@ -190,7 +191,7 @@ def plating_dataset(result) -> xr.Dataset:
     """Dataset of a :class:`kmc.simulation.Result`: time series, depth profile,
     snapshots, static maps and scalars (MODEL.md section 8), CF units on every variable and the
     resolved deck and material in the attributes. Data variables depend only on deck and seed."""
-    from .engine import CHANNELS
+    from .codes import CHANNELS
 
     g, micro, obs = result.graph, result.micro, result.observations
     h = micro.spacing
@@ -218,12 +219,11 @@ def plating_dataset(result) -> xr.Dataset:
     data["events_by_kind"] = (("channel",), sc.pop("events_by_kind"))
     data.update({k: ((), v) for k, v in sc.items()})
     data["stop_reason"] = ((), np.array(result.stop_reason))
-    data["seed"] = ((), np.int64(result.deck.run.seed))
+    data["seed"] = ((), np.int64(result.config["run"]["seed"]))
     ds = xr.Dataset({k: (dims, np.asarray(v), _attrs(k)) for k, (dims, v) in data.items()},
                     coords=coords)
-    deck = result.deck
-    ds.attrs.update(_common_attrs(deck, "kMC Li plating run", "kmc run"))
-    ds.attrs.update({"material": deck.material.name, "spacing_m": h,
+    ds.attrs.update(_common_attrs(result.deck, "kMC Li plating run", "kmc run", result.config))
+    ds.attrs.update({"material": result.cell.material.name, "spacing_m": h,
                      "material_json": json.dumps(dataclasses.asdict(result.material), sort_keys=True),
                      "stop_reason": result.stop_reason, "wall_time_s": result.wall_time,
                      "profile_json": json.dumps(result.profile, sort_keys=True)})

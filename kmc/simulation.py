@@ -37,7 +37,7 @@ from .clusters import ClusterTracker, ShortPath, check_union_find, short_path
 from .confinement import Confinement
 from .codes import REACHED_EVENTS, TOP_BLOCKED, TOPOLOGY_CHANGED
 from .engine import plating_kernel
-from .deck import as_dict, from_dict
+from .deck import PlatingConfig, as_dict, from_dict
 from .errors import CheckpointError, ConfigError, EngineConsistencyError
 from .events import EVENTS, Channels, Epoch
 from .field import FieldError, FieldParameters, FieldSolution, FieldSolver, OpenCircuitError
@@ -61,11 +61,13 @@ def quantum_charge(spacing: float, quanta_per_site: int, molar_volume: float) ->
 
 @dataclass
 class Result:
-    """What a plating run returns: the deck (None for a cell built from objects), the cell,
-    observation time series, snapshots and scalars (SI units, :mod:`kmc.observables`), the stop
-    reason, the wall time [s] and its profile (seconds per part, solves, labellings, events)."""
+    """What a plating run returns: the deck (None for a simulation built from objects) and the
+    configuration as plain data (the deck's, or the sections given), the cell, observation time
+    series, snapshots and scalars (SI units, :mod:`kmc.observables`), the stop reason, the wall
+    time [s] and its profile (seconds per part, solves, labellings, events)."""
 
     deck: object
+    config: dict
     cell: Cell
     quantum: float
     observations: dict
@@ -97,18 +99,23 @@ class Simulation:
         another temperature.
     protocol : ProtocolConfig or kmc.protocol.Piecewise
         Current density J(t) [A/m^2]; positive plates the electrode at z = 0.
-    conditions, run, plating : deck sections
-        Operating conditions, run control (seed, duration, limits) and the event switches.
+    conditions, run : ConditionsConfig, RunConfig
+        Operating conditions; run control (seed, duration, limits).
+    plating : PlatingConfig, optional
+        Which events act and their kinetic parameters (default: the deck defaults).
     deck : PlatingDeck, optional
         The deck these came from (dataset attributes, checkpoints).
     progress : callable, optional
         ``progress(t, info)`` after every kernel call (t [s], info a short string).
     """
 
-    def __init__(self, cell: Cell, protocol, conditions, run, plating, deck=None, progress=None):
+    def __init__(self, cell: Cell, protocol, conditions, run, plating=None, deck=None,
+                 progress=None):
+        plating = plating if plating is not None else PlatingConfig()
         self.cell = cell = cell.at(conditions.temperature)
         self.deck, self.progress = deck, progress
         self.conditions, self.run_cfg, self.plating = conditions, run, plating
+        self.protocol_config = None if isinstance(protocol, Piecewise) else protocol
         self.protocol = protocol if isinstance(protocol, Piecewise) else from_config(protocol)
         self.material = cell.resolved
         self.quantum = quantum_charge(cell.spacing, plating.quanta_per_site, cell.li_metal.molar_volume)
@@ -155,6 +162,16 @@ class Simulation:
         return plating_kernel(self.run_cfg.engine, self.cell.graph.indptr, self.cell.graph.indices,
                               phase, content, self.plating.quanta_per_site, self.bitgen,
                               self.plating.confinement)
+
+    def config(self) -> dict:
+        """The run's configuration as plain data in SI: the deck's, or the sections given."""
+        if self.deck is not None:
+            return as_dict(self.deck)
+        protocol = self.protocol_config
+        return {"model": "plating", "material": {"name": self.cell.material.name},
+                "conditions": dataclasses.asdict(self.conditions), "run": dataclasses.asdict(self.run_cfg),
+                "plating": dataclasses.asdict(self.plating),
+                "protocol": dataclasses.asdict(protocol) if protocol is not None else repr(self.protocol)}
 
     def event(self, name: str):
         """The enabled event kind called ``name``, or None."""
@@ -352,7 +369,7 @@ class Simulation:
             scalars["short_path"] = path
         profile = dict(self.profile, field_solves=self.field_solves, epochs=self.epochs,
                        cluster_labellings=self.tracker.labellings, events=int(self.kernel.n_events))
-        return Result(deck=self.deck, cell=cell, quantum=self.quantum,
+        return Result(deck=self.deck, config=self.config(), cell=cell, quantum=self.quantum,
                       observations=self.recorder.series(cell.area),
                       snapshots=self.recorder.snapshots(), scalars=scalars,
                       stop_reason=self.stop_reason, wall_time=wall, profile=profile)

@@ -16,7 +16,8 @@ import pytest
 from scipy import linalg, stats
 
 from kmc._sumtree import SumTree
-from kmc.engine import REACHED_EVENTS, REACHED_TIME, lattice_gas_kernel
+from kmc.codes import REACHED_EVENTS, REACHED_TIME
+from kmc.engine import lattice_gas_kernel
 from kmc.graph import lattice_graph
 from kmc.lattice_gas import edge_rates, hop_rate
 from kmc.units import BOLTZMANN_EV

@@ -12,7 +12,8 @@ from hypothesis import strategies as st
 
 from kmc import reference
 from kmc._sumtree import SumTree, capacity
-from kmc.engine import DEBUG_MISMATCH, lattice_gas_kernel
+from kmc.codes import DEBUG_MISMATCH
+from kmc.engine import lattice_gas_kernel
 from kmc.graph import lattice_graph
 from kmc.lattice_gas import edge_rates
 

@@ -19,7 +19,8 @@ import math
 import numpy as np
 import pytest
 
-from kmc.engine import REACHED_TIME, lattice_gas_kernel
+from kmc.codes import REACHED_TIME
+from kmc.engine import lattice_gas_kernel
 from kmc.graph import lattice_graph
 from kmc.lattice_gas import edge_rates, hop_rate
 from kmc.units import BOLTZMANN_EV

@@ -113,3 +113,12 @@ def test_set_overrides_a_deck_value_with_units(tmp_path, small_deck_text, capsys
     assert main(["run", str(deck), "-o", str(out), "-q", "--set", "conditions.temprature=3 K"]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "temprature" in err and "temperature" in err
+
+
+def test_the_command_limits_blas_threads_before_numpy_loads():
+    """`kmc` sets OPENBLAS_NUM_THREADS=1 before numpy is imported (threaded dense kernels
+    inside sparse solves spin-wait and slow 3D runs several-fold on shared cores), so importing
+    the command line must not import numpy."""
+    code = "import sys, kmc.cli; print('numpy' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"

@@ -4,7 +4,8 @@ import math
 import numpy as np
 import pytest
 
-from kmc.engine import DEBUG_MISMATCH, REACHED_TIME, check_status, compiled, lattice_gas_kernel
+from kmc.codes import DEBUG_MISMATCH, REACHED_TIME
+from kmc.engine import check_status, compiled, lattice_gas_kernel
 from kmc.errors import EngineConsistencyError, ExtensionMissingError
 from kmc.graph import lattice_graph
 from kmc.protocol import Constant, Pulsed

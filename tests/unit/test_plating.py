@@ -17,7 +17,7 @@ from kmc.errors import ConfigError, KmcError
 from kmc.field import FACE_A, FACE_C
 from kmc.microstructure import LI, VOID
 from kmc.output import open_dataset, plating_dataset, write_dataset
-from kmc.engine import CH_FRACTURE, CH_PLATE_A, CH_PLATE_C
+from kmc.codes import CH_FRACTURE, CH_PLATE_A, CH_PLATE_C
 from kmc.clusters import ClusterView, li_graph
 from kmc.simulation import Simulation, simulate
 

@@ -32,11 +32,11 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from kmc.engine import REACHED_EVENTS, REACHED_TIME, TOPOLOGY_CHANGED, plating_kernel
-from kmc.engine import (CH_CREEP, CH_FRACTURE, CH_LOOP, CH_PLATE_A, CH_PLATE_C, RES_A, RES_C,
-                        TOP_BLOCKED, TOP_CREPT, TOP_EMPTIED, TOP_FULL, TOP_GROWN)
+from kmc.codes import (CH_CREEP, CH_FRACTURE, CH_LOOP, CH_PLATE_A, CH_PLATE_C, LI, REACHED_EVENTS,
+                       REACHED_TIME, RES_A, RES_C, SE, TOP_BLOCKED, TOP_CREPT, TOP_EMPTIED,
+                       TOP_FULL, TOP_GROWN, TOPOLOGY_CHANGED, VOID)
+from kmc.engine import plating_kernel
 from kmc.graph import lattice_graph
-from kmc.microstructure import LI, SE, VOID
 from kmc.reference import ReferencePlating
 
 ENGINES = ("cython", "reference")

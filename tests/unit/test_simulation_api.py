@@ -144,9 +144,13 @@ def _data(path):
     return {k: ds[k].values for k in ds.data_vars}
 
 
-def test_sigterm_writes_checkpoint_and_partial_dataset_and_resume_is_bit_identical(tmp_path, monkeypatch, capsys):
-    """SIGTERM mid-run (what batch schedulers send): exit 143, a checkpoint and the partial
-    dataset are written, and `--resume` gives data bit-identical to an uninterrupted run."""
+@pytest.mark.parametrize("signum,status,reason", [(signal.SIGTERM, 143, "terminated"),
+                                                 (signal.SIGINT, 130, "interrupted")])
+def test_a_signal_writes_checkpoint_and_partial_dataset_and_resume_is_bit_identical(
+        tmp_path, monkeypatch, capsys, signum, status, reason):
+    """SIGTERM (what batch schedulers send) or SIGINT mid-run: exit 143 or 130, a checkpoint
+    and the partial dataset are written, and `--resume` gives data bit-identical to an
+    uninterrupted run."""
     deck = tmp_path / "deck.toml"
     deck.write_text(DECK.format(j="30 mA/cm^2"))
     assert main(["run", str(deck), "-q", "-o", str(tmp_path / "full.nc"), "--figure", ""]) == 0
@@ -158,15 +162,16 @@ def test_sigterm_writes_checkpoint_and_partial_dataset_and_resume_is_bit_identic
     def kill_once(self, t, info=""):
         calls.append(t)
         if len(calls) == 5:
-            os.kill(os.getpid(), signal.SIGTERM)
+            os.kill(os.getpid(), signum)
         return real(self, t, info)
 
     monkeypatch.setattr(progress.Progress, "__call__", kill_once)
     out = tmp_path / "cut.nc"
-    assert main(["run", str(deck), "-o", str(out), "--figure", ""]) == 143
+    assert main(["run", str(deck), "-o", str(out), "--figure", ""]) == status
     assert out.is_file() and out.with_suffix(".ckpt").is_file()
-    assert "terminated" in capsys.readouterr().out
-    assert str(open_dataset(out)["stop_reason"].values) == "terminated"
+    printed = capsys.readouterr().out
+    assert reason in printed and f"kmc run {deck} --resume -o {out} --figure ''" in printed
+    assert str(open_dataset(out)["stop_reason"].values) == reason
     monkeypatch.undo()
     assert main(["run", str(deck), "-q", "-o", str(out), "--figure", "", "--resume"]) == 0
     a, b = _data(tmp_path / "full.nc"), _data(out)
@@ -207,3 +212,48 @@ def test_resume_from_a_crafted_or_damaged_checkpoint_is_one_line(tmp_path, capsy
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and str(ckpt) in err
     assert not marker.exists()
+
+
+def test_simulation_from_objects_an_imported_grain_map_and_a_protocol_object():
+    """A cell from a grain-id map (e.g. EBSD), a protocol object and deck sections built
+    directly: the run and its dataset work without a deck, and its configuration is recorded."""
+    from kmc.deck import ConditionsConfig, RunConfig
+    from kmc.protocol import Constant
+
+    grain = np.zeros((12, 1, 16), np.int32)
+    grain[6:] = 1  # a boundary at x = 3 um, through the cell
+    phase = np.zeros_like(grain, np.uint8)
+    phase[5:7, 0, :4] = LI  # a Li flaw on the boundary
+    cell = kmc.Cell.from_grains(grain, 0.5e-6, material="llzo", phase=phase)
+    assert cell.area == pytest.approx(12 * 0.5e-6 * 0.5e-6) and cell.thickness == pytest.approx(8e-6)
+    sim = kmc.Simulation(cell, Constant(300.0), ConditionsConfig(), RunConfig(duration=2.0, seed=5))
+    res = sim.run()
+    ds = res.to_dataset()
+    assert res.deck is None and ds.attrs["material"] == "llzo" and int(ds["seed"]) == 5
+    assert float(ds["expected_charge"][-1]) == pytest.approx(300.0 * cell.area * float(ds.time[-1]))
+    with pytest.raises(kmc.KmcError, match="from a deck"):
+        sim.save_checkpoint(Path("unused.ckpt"))
+
+
+def test_progress_is_a_log_line_at_a_fixed_wall_interval_when_not_a_terminal():
+    """In a batch log (not a terminal) progress is one line per interval of wall time, with
+    the simulated time, its share of the duration and the run's own note; -q prints nothing."""
+    import io
+
+    from kmc.progress import Progress
+
+    stream = io.StringIO()
+    with Progress(200.0, stream=stream, interval=0.0) as progress:
+        progress(50.0, "deepest Li 3.0 um")
+        progress(100.0, "deepest Li 4.5 um")
+    lines = stream.getvalue().splitlines()
+    assert len(lines) == 2 and lines[0].startswith("kmc: t = 50 s of 200 s simulated (25.0%), "
+                                                   "deepest Li 3.0 um")
+    quiet = io.StringIO()
+    with Progress(200.0, quiet=True, stream=quiet, interval=0.0) as progress:
+        progress(50.0, "x")
+    assert quiet.getvalue() == ""
+    slow = io.StringIO()
+    with Progress(200.0, stream=slow, interval=3600.0) as progress:
+        progress(50.0, "x")
+    assert slow.getvalue() == ""
