@@ -6,7 +6,8 @@ each deck: one run to its stop (short, duration or ``--wall-time``) with the Cyt
 prints a Markdown table of wall time, events, epochs, field solves and the split of the
 wall time between field solves (assembly + linear solve, incl. blocking/relief re-solves),
 channel building (numpy, per epoch), the kernel's event loop, topology updates
-(union-find) and observations (networkx checks).
+(union-find) and observations, and how often the Li clusters were labelled (once per
+topology, kmc.clusters.ClusterTracker). Run with OPENBLAS_NUM_THREADS=1 (as `kmc` does).
 """
 import argparse
 import dataclasses
@@ -25,8 +26,8 @@ def main(argv=None):
     args = p.parse_args(argv)
     print(f"machine: {machine()}\n")
     print("| deck | sites | stop | t_stop [s] | wall [s] | events | epochs | field solves | "
-          "s/solve | field | channels | kernel | topology | observe |")
-    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+          "labellings | s/solve | field | channels | kernel | topology | observe |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     for path in args.decks:
         deck = load_deck(path)
         deck = dataclasses.replace(deck, run=dataclasses.replace(
@@ -40,6 +41,7 @@ def main(argv=None):
         print(f"| {path.split('/')[-1]} | {sim.cell.graph.n_sites:,} | {res.stop_reason} | "
               f"{res.observations['time'][-1]:.4g} | {wall:.1f} (+{setup:.1f} set-up) | "
               f"{pr['events']:,} | {pr['epochs']:,} | {pr['field_solves']:,} | "
+              f"{pr['cluster_labellings']:,} | "
               f"{pr['field_s'] / max(pr['field_solves'], 1):.3g} | "
               + " | ".join(f"{100 * share[k]:.1f}%" for k in share) + " |", flush=True)
 
