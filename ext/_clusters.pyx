@@ -14,7 +14,7 @@ import numpy as np
 cimport numpy as cnp
 from libc.stdint cimport int8_t, int32_t, int64_t
 
-from _codes cimport FLAG_A, FLAG_C
+from _codes cimport FACE_A, FACE_C, FLAG_A, FLAG_C
 
 from kmc.codes import validate_csr
 
@@ -69,9 +69,9 @@ cdef class ClusterSet:
         return s
 
     cdef inline int8_t _face_flag(self, intp_t s) noexcept nogil:
-        if self.face[s] == 1:
+        if self.face[s] == FACE_A:
             return FLAG_A
-        if self.face[s] == 2:
+        if self.face[s] == FACE_C:
             return FLAG_C
         return 0
 

@@ -39,6 +39,10 @@ cdef enum:
     # electrode reservoir ids in pools and channels (kmc.codes.RES_A / RES_C)
     RES_A = -1
     RES_C = -2
+    # electrode face of a site (kmc.codes.FACE_NONE / FACE_A / FACE_C)
+    FACE_NONE = 0
+    FACE_A = 1              # the z = 0 layer, facing electrode A
+    FACE_C = 2              # the z = L layer, facing electrode C
     # electrodes a cluster touches, bit flags (kmc.codes.FLAG_A / FLAG_C)
     FLAG_A = 1
     FLAG_C = 2

@@ -2,10 +2,11 @@
 """Plating kMC kernel: Faradaic transfer, fracture and creep of Li quanta (MODEL.md section 5).
 
 The field (:mod:`kmc.field`) fixes every interface current while the topology does not change,
-so within one *epoch* all rates are constant. The caller (:mod:`kmc.plating`) turns the field
-into a list of **channels**, one sum-tree leaf each, and this kernel fires them until an event
-changes the topology (a site fills, empties, cracks or grows), the clock reaches ``t_stop`` (a
-protocol change or an observation) or ``max_events`` events have fired.
+so within one *epoch* all rates are constant. The caller (:mod:`kmc.simulation` with
+:mod:`kmc.events`) turns the field into a list of **channels**, one sum-tree leaf each, and
+this kernel fires them until an event changes the topology (a site fills, empties, cracks or
+grows), the clock reaches ``t_stop`` (a protocol change or an observation) or ``max_events``
+events have fired.
 
 Channels (``kind``):
 
@@ -48,7 +49,7 @@ from _codes cimport (SE, LI, VOID, REACHED_TIME, REACHED_EVENTS, DEBUG_MISMATCH,
                     CH_PLATE_A, CH_PLATE_C, CH_LOOP, CH_FRACTURE, CH_CREEP, CH_NUCLEATE,
                     CH_ELECTRON, CH_DETACH, CH_HEAL, N_CHANNEL_KINDS, TOP_NONE, TOP_FULL,
                     TOP_EMPTIED, TOP_GROWN, TOP_CREPT, TOP_BLOCKED, TOP_FIRST, TOP_CONTACT,
-                    RES_A, RES_C, FLAG_A, FLAG_C)
+                    RES_A, RES_C, FLAG_A, FLAG_C, FACE_NONE, FACE_A, FACE_C)
 
 from kmc.codes import check_channels, validate_csr
 
@@ -67,6 +68,7 @@ CODES = {
     "TOP_GROWN": TOP_GROWN, "TOP_CREPT": TOP_CREPT, "TOP_BLOCKED": TOP_BLOCKED,
     "TOP_FIRST": TOP_FIRST, "TOP_CONTACT": TOP_CONTACT,
     "RES_A": RES_A, "RES_C": RES_C, "FLAG_A": FLAG_A, "FLAG_C": FLAG_C,
+    "FACE_NONE": FACE_NONE, "FACE_A": FACE_A, "FACE_C": FACE_C,
 }
 
 
@@ -184,8 +186,8 @@ cdef class PlatingKernel:
 
     def set_content(self, Py_ssize_t site, int value):
         """Set the Li content of metal site ``site`` to ``value`` quanta (0..n_q; the
-        quasi-static creep relaxation of :mod:`kmc.plating` moves free volume this way; 0 leaves
-        an empty metal site, as a fresh crack)."""
+        quasi-static creep relaxation of :mod:`kmc.events.creep` moves free volume this way; 0
+        leaves an empty metal site, as a fresh crack)."""
         if not 0 <= site < self.n_sites or self.phase[site] != LI:
             raise ValueError(f"site {site} is not a Li metal site")
         if not 0 <= value <= self.n_quanta:

@@ -1,9 +1,10 @@
 """The cell: electrolyte microstructure, its site graph and its materials (MODEL.md sections 1-3).
 
 A :class:`Cell` is built once (grains, features, graph) and reused by every simulation that
-changes only kinetics: the seed of the kinetics, the protocol, the event switches. A run at
-another temperature takes :meth:`Cell.at` (the same microstructure with the material resolved at
-that temperature).
+changes only kinetics: the protocol, the conditions, the event switches, the seed of the kinetic
+stream (``run.seed`` of the simulation's deck; the cell keeps the deck it was built from, whose
+seed made the microstructure). A run at another temperature takes :meth:`Cell.at` (the same
+microstructure with the material resolved at that temperature).
 """
 from __future__ import annotations
 
@@ -36,6 +37,8 @@ class Cell:
         Site graph in grid ("c") order with the material's per-site and per-edge data.
     resolved : kmc.materials.ResolvedMaterial
         The material at ``temperature``.
+    deck : PlatingDeck or MicrostructureDeck or None
+        The deck the cell was built from (:meth:`from_deck`); None for a cell from objects.
     """
 
     def __init__(self, microstructure: Microstructure, material, li_metal=None,
@@ -46,6 +49,7 @@ class Cell:
         self.temperature = float(temperature)
         self.resolved = resolve(self.material, self.temperature)
         self.graph = microstructure.graph(order="c", material=self.resolved)
+        self.deck = None
 
     @classmethod
     def from_deck(cls, deck) -> "Cell":
@@ -54,7 +58,9 @@ class Cell:
         temperature."""
         raw = load_material(deck.material.name, deck.material.overrides)
         li = load_li_metal(deck.material.li_metal, key="material.li_metal")
-        return cls(build(deck, material=raw), raw, li, deck.conditions.temperature)
+        cell = cls(build(deck, material=raw), raw, li, deck.conditions.temperature)
+        cell.deck = deck
+        return cell
 
     @classmethod
     def from_grains(cls, grain, spacing: float, material="llzo", phase=None, periodic=True,
@@ -86,7 +92,9 @@ class Cell:
         """This cell at another temperature [K] (same microstructure, material re-resolved)."""
         if temperature == self.temperature:
             return self
-        return Cell(self.microstructure, self.material, self.li_metal, temperature)
+        cell = Cell(self.microstructure, self.material, self.li_metal, temperature)
+        cell.deck = self.deck
+        return cell
 
     @property
     def shape(self) -> tuple:

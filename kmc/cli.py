@@ -47,8 +47,9 @@ def _microstructure(args, deck=None) -> int:
     return 0
 
 
-#: ``[run]`` keys that may change when a plating run is resumed.
-RUN_LIMITS = ("max_events", "wall_time_limit", "checkpoint", "checkpoint_interval")
+#: ``[run]`` keys that may change when a plating run is resumed (limits, and the field solver to
+#: get past a failed solve); ``[output]`` may change too.
+RUN_LIMITS = ("max_events", "wall_time_limit", "checkpoint", "checkpoint_interval", "field_solver")
 
 
 def checkpoint_path(deck, dataset: Path, given=None) -> Path:
@@ -78,11 +79,22 @@ def check_output_path(path: Path, key: str, force: bool = True) -> None:
                        "directory)")
 
 
-def _resume_hint(args, ckpt: Path) -> str:
-    """The command that continues a stopped run, with every option it needs."""
+def _resume_hint(args, result) -> str:
+    """The command that continues a stopped run, with every option it needs (a run stopped at
+    its event limit gets twice that limit; a failed solve, another field solver)."""
     parts = ["kmc", "run", args.deck, "--resume"]
     for s in args.set or ():
-        parts += ["--set", s]
+        if not (result.stop_reason == "field_error" and s.startswith("run.field_solver=")):
+            parts += ["--set", s]
+    if result.stop_reason == "max_events":
+        parts += ["--max-events", str(2 * result.profile["events"])]
+    elif args.max_events is not None:
+        parts += ["--max-events", str(args.max_events)]
+    if args.wall_time is not None:
+        parts += ["--wall-time", f"{args.wall_time:g}"]
+    if result.stop_reason == "field_error":
+        other = "direct" if result.deck.run.field_solver != "direct" else "iterative"
+        parts += ["--set", f"run.field_solver={other}"]
     if args.output:
         parts += ["-o", args.output]
     if args.checkpoint:
@@ -112,21 +124,21 @@ def _plating(args, deck) -> int:
         if not args.wall_time > 0:
             raise KmcError(f"--wall-time {args.wall_time}: must be > 0 s")
         overrides["wall_time_limit"] = args.wall_time
+    check_output_path(ckpt, "run.checkpoint")
     if not args.resume and ckpt.exists():
         raise KmcError(f"{ckpt}: a checkpoint of an unfinished run exists; continue it with "
                        f"--resume, or delete it to start afresh")
     check_output_path(dataset, "output.dataset", force=args.force or args.resume)
-    check_output_path(ckpt, "run.checkpoint")
     if figure:
-        check_output_path(Path(figure), "output.figure", force=args.force or args.resume)
+        check_output_path(Path(figure), "output.figure", force=True)
     with Progress(deck.run.duration, quiet=args.quiet) as progress:
         if args.resume:
-            sim = Simulation.resume(ckpt, progress=progress, run_overrides=overrides)
-            limits = {k: getattr(deck.run, k) for k in RUN_LIMITS}
-            same_run = dataclasses.replace(sim.deck.run, **limits) == deck.run
-            if not same_run or dataclasses.replace(sim.deck, run=deck.run) != deck:
+            limits = {k: getattr(deck.run, k) for k in RUN_LIMITS} | overrides
+            sim = Simulation.resume(ckpt, progress=progress, run_overrides=limits)
+            wanted = dataclasses.replace(deck, run=dataclasses.replace(deck.run, **limits))
+            if dataclasses.replace(sim.deck, output=deck.output) != wanted:
                 raise KmcError(f"{ckpt}: the checkpoint was written by a different deck (only "
-                               f"[run] limits may change on resume)")
+                               f"[run] limits, the field solver and [output] may change on resume)")
         else:
             if overrides:
                 deck = dataclasses.replace(deck, run=dataclasses.replace(deck.run, **overrides))
@@ -141,7 +153,7 @@ def _plating(args, deck) -> int:
     print(f"wrote {dataset}  ({result.stop_reason}: {short}; {result.profile['events']:,} events, "
           f"{result.profile['field_solves']:,} field solves, {result.wall_time:.1f} s wall)")
     if result.stop_reason in RESUMABLE:
-        print(f"checkpoint {ckpt}: continue with `{_resume_hint(args, ckpt)}`")
+        print(f"checkpoint {ckpt}: continue with `{_resume_hint(args, result)}`")
     if figure:
         print(f"wrote {plating_summary(ds, figure)}")
     return EXIT_STATUS[result.stop_reason]
@@ -161,13 +173,16 @@ def _run(args) -> int:
         check_figure_path(args.figure, "--figure")
     if isinstance(deck, PlatingDeck):
         return _plating(args, deck)
-    if args.resume or args.max_events is not None or args.wall_time is not None:
-        raise KmcError(f"{args.deck}: --resume, --max-events and --wall-time apply to plating decks")
+    if args.resume or args.max_events is not None or args.wall_time is not None or args.checkpoint:
+        raise KmcError(f"{args.deck}: --resume, --checkpoint, --max-events and --wall-time apply "
+                       "to plating decks")
     if isinstance(deck, MicrostructureDeck):
         return _microstructure(args, deck)
     dataset = Path(args.output or deck.output.dataset)
     figure = args.figure if args.figure is not None else deck.output.figure
     check_output_path(dataset, "output.dataset", force=args.force)
+    if figure:
+        check_output_path(Path(figure), "output.figure", force=True)
     with Progress(deck.run.duration, quiet=args.quiet) as progress:
         result = simulate(deck, progress=lambda t: progress(t, "lattice gas"))
     ds = lattice_gas_dataset(result)
@@ -262,6 +277,8 @@ def parser() -> argparse.ArgumentParser:
                    help="override a deck value, e.g. --set conditions.temperature='60 degC' "
                         "(repeatable)")
     r.add_argument("--force", action="store_true", help="overwrite an existing dataset")
+    r.add_argument("-v", "--verbose", action="store_true", default=argparse.SUPPRESS,
+                   help="log every epoch, field solve and the stop")
     r.add_argument("--resume", action="store_true",
                    help="continue a plating run from its checkpoint (bit-identical)")
     r.add_argument("--checkpoint", help="checkpoint file (default: run.checkpoint or the "

@@ -26,12 +26,11 @@ import numpy as np
 import scipy.sparse as sp
 import scipy.sparse.csgraph as csgraph
 
+from .codes import FACE_A, FACE_C, FACE_NONE
 from .engine import compiled
 from .errors import EngineConsistencyError
 from .microstructure import LI
 
-#: Electrode faces of a site (``site_data["face"]``).
-FACE_NONE, FACE_A, FACE_C = 0, 1, 2
 #: Cluster classes.
 CLASS_A, CLASS_C, CLASS_FLOATING, CLASS_SHORT = 0, 1, 2, 3
 

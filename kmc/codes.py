@@ -40,6 +40,10 @@ N_CHANNEL_KINDS = len(CHANNELS)
 #: Electrode reservoirs in pools and channels (kmc.field.ELECTRODE_A / ELECTRODE_C).
 RES_A, RES_C = -1, -2
 
+#: Electrode face of a site (``site_data["face"]``): none, the z = 0 layer (electrode A), the
+#: z = L layer (electrode C).
+FACE_NONE, FACE_A, FACE_C = 0, 1, 2
+
 #: Electrodes a cluster of the incremental labelling touches (bit flags; both = a short).
 FLAG_A, FLAG_C = 1, 2
 

@@ -23,6 +23,7 @@ import numpy as np
 
 from .clusters import CLASS_A, CLASS_C
 from .codes import RES_A, RES_C
+from .errors import EngineConsistencyError
 from .field import FieldError
 from .mechanics import creep_pressure, electrodeposition_pressure
 from .microstructure import LI, SE, VOID
@@ -153,7 +154,9 @@ class Confinement:
                 plating[r] / sim.quantum, view.reservoir_distance[r], sim.cell.li_metal,
                 sim.conditions.temperature, sim.plating.quanta_per_site)
             kr = sol.clusters.kind[sol.clusters.label[r]]  # relieved sites are anchored: A, C side
-            relief[r] = np.select([kr == CLASS_A, kr == CLASS_C], [RES_A, RES_C], 0)
+            if not np.all((kr == CLASS_A) | (kr == CLASS_C)):
+                raise EngineConsistencyError("a creep-relieved Li site is not anchored to an electrode")
+            relief[r] = np.where(kr == CLASS_A, RES_A, RES_C)
         if self.blocked.any():
             eta, _ = self.drive(sol, self.blocked, phase)
             p_ed = electrodeposition_pressure(np.maximum(eta, 0.0), sim.cell.li_metal.molar_volume)

@@ -6,20 +6,14 @@ random stream and pick the same events; :func:`lattice_gas_kernel` and :func:`pl
 choose between them.
 
 The integer codes and input checks the kernels share live in :mod:`kmc.codes` (imported by
-the kernels, the twins and this module; it imports none of them). They are re-exported here
-for callers that already import them from :mod:`kmc.engine`.
+the kernels, the twins and this module; it imports none of them).
 """
 from __future__ import annotations
 
 import importlib
 
 from . import reference
-from .codes import (CH_CREEP, CH_DETACH, CH_ELECTRON, CH_FRACTURE, CH_HEAL,  # noqa: F401
-                    CH_LOOP, CH_NUCLEATE, CH_PLATE_A, CH_PLATE_C, CHANNELS, DEBUG_MISMATCH,
-                    N_CHANNEL_KINDS, REACHED_EVENTS, REACHED_TIME, RES_A, RES_C, TOP_BLOCKED,
-                    TOP_CONTACT, TOP_CREPT, TOP_EMPTIED, TOP_FIRST, TOP_FULL, TOP_GROWN,
-                    TOP_NONE, TOPOLOGY_CHANGED, check_channels, initial_displacement,
-                    initial_particle_sites, validate_csr)
+from .codes import DEBUG_MISMATCH
 from .errors import EngineConsistencyError, ExtensionMissingError
 
 

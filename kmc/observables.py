@@ -14,9 +14,10 @@ from typing import Callable
 
 import numpy as np
 
-from .clusters import CLASS_A, CLASS_C, CLASS_FLOATING, CLASS_SHORT, FACE_A, FACE_C, label_clusters
+from .clusters import (CLASS_A, CLASS_C, CLASS_FLOATING, CLASS_SHORT, FACE_A, FACE_C,
+                       check_union_find, label_clusters)
 from .codes import CH_FRACTURE, CH_PLATE_A, CH_PLATE_C
-from .microstructure import LI, VOID
+from .microstructure import VOID
 
 
 @dataclass(frozen=True)
@@ -39,10 +40,13 @@ class Observable:
 
 
 class Observation:
-    """The state of a run at one observation time, with what several observables share."""
+    """The state of a run at one observation time, with what several observables share; the
+    kernel's union-find is checked against networkx here (EngineConsistencyError if they
+    disagree), which gives the short flag and the cluster count."""
 
     def __init__(self, sim, t: float):
         self.sim, self.t = sim, t
+        self.nx_short, self.nx_clusters = check_union_find(sim.tracker, sim.phase, t)
         self.phase, self.content = sim.phase, sim.kernel.contents
         self.clusters = sim.tracker.view(sim.phase, sim.contact)
         self.metal = self.clusters.metal
@@ -133,10 +137,10 @@ SERIES = (
                "the electrode at z = L", lambda o: o.sim.quantum * o.fluxes.exit_c if o.fluxes else 0.0),
     Observable("field_solves", "1", "cumulative number of ionic field solves",
                lambda o: int(o.sim.field_solves)),
-    Observable("shorted", "1", "1 if Li joins the electrodes (kernel union-find; networkx confirms "
-               "the short path)", lambda o: int(o.sim.tracker.shorted())),
-    Observable("li_clusters", "1", "number of Li clusters (connected components of Li sites)",
-               lambda o: int(o.clusters.n)),
+    Observable("shorted", "1", "1 if networkx finds a Li path between the electrodes",
+               lambda o: int(o.nx_short)),
+    Observable("li_clusters", "1", "number of Li clusters (networkx connected components)",
+               lambda o: int(o.nx_clusters)),
 )
 
 #: Derived series and scalars of the result: name -> (units, long_name).

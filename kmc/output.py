@@ -223,6 +223,8 @@ def plating_dataset(result) -> xr.Dataset:
     ds = xr.Dataset({k: (dims, np.asarray(v), _attrs(k)) for k, (dims, v) in data.items()},
                     coords=coords)
     ds.attrs.update(_common_attrs(result.deck, "kMC Li plating run", "kmc run", result.config))
+    if result.cell.deck is not None:  # the seed that built the microstructure
+        ds.attrs["microstructure_seed"] = result.cell.deck.run.seed
     ds.attrs.update({"material": result.cell.material.name, "spacing_m": h,
                      "material_json": json.dumps(dataclasses.asdict(result.material), sort_keys=True),
                      "stop_reason": result.stop_reason, "wall_time_s": result.wall_time,

@@ -35,11 +35,12 @@ from .cell import Cell
 from .checkpoint import load_checkpoint, save_checkpoint
 from .clusters import ClusterTracker, ShortPath, check_union_find, short_path
 from .confinement import Confinement
-from .codes import REACHED_EVENTS, TOP_BLOCKED, TOPOLOGY_CHANGED
+from .codes import FACE_C, REACHED_EVENTS, TOP_BLOCKED, TOPOLOGY_CHANGED
 from .engine import plating_kernel
 from .deck import PlatingConfig, as_dict, from_dict
-from .errors import CheckpointError, ConfigError, EngineConsistencyError
-from .events import EVENTS, Channels, Epoch
+from .errors import CheckpointError, ConfigError, EngineConsistencyError, KmcError
+from . import events as event_kinds
+from .events import Channels, Epoch
 from .field import FieldError, FieldParameters, FieldSolution, FieldSolver, OpenCircuitError
 from .microstructure import FEATURE_INCLUSION, LI, SE, VOID
 from .observables import Recorder, plated_charge
@@ -112,6 +113,8 @@ class Simulation:
     def __init__(self, cell: Cell, protocol, conditions, run, plating=None, deck=None,
                  progress=None):
         plating = plating if plating is not None else PlatingConfig()
+        if run.duration is None:
+            raise ConfigError("run.duration: missing (the simulated time to run)")
         self.cell = cell = cell.at(conditions.temperature)
         self.deck, self.progress = deck, progress
         self.conditions, self.run_cfg, self.plating = conditions, run, plating
@@ -139,7 +142,7 @@ class Simulation:
             raise ConfigError("the initial Li (flaws, contour, inclusion) already joins both "
                               "electrodes: nothing to simulate")
         self.confinement = Confinement(self)
-        self.events = [kind(self) for kind in EVENTS if kind.enabled(plating)]
+        self.events = [kind(self) for kind in event_kinds.EVENTS if kind.enabled(plating)]
         self.recorder = Recorder(run)
         self.field, self._inputs, self.dirty = None, (), True
         self.channel_kinds = np.zeros(0, np.int8)
@@ -151,9 +154,20 @@ class Simulation:
 
     @classmethod
     def from_deck(cls, deck, cell: Cell | None = None, progress=None) -> "Simulation":
-        """The simulation of a plating deck (``cell``: a cell built from it earlier)."""
+        """The simulation of a plating deck.
+
+        ``cell``: a cell built earlier (:meth:`Cell.from_deck`) from a deck with the same
+        ``cell``, ``microstructure`` and ``material`` sections (its seed may differ: the kinetic
+        stream is this deck's ``run.seed``, the microstructure keeps the cell's; the dataset
+        records both).
+        """
         if getattr(deck, "model", None) != "plating":
             raise ConfigError(f"model = {getattr(deck, 'model', None)!r}: not a plating deck")
+        if cell is not None and cell.deck is not None:
+            for name in ("cell", "microstructure", "material"):
+                if getattr(cell.deck, name) != getattr(deck, name):
+                    raise ConfigError(f"[{name}]: the cell was built from another [{name}] section "
+                                      "than this deck's; build it with kmc.Cell.from_deck(deck)")
         cell = cell or Cell.from_deck(deck)
         return cls(cell, deck.protocol, deck.conditions, deck.run, deck.plating, deck=deck,
                    progress=progress)
@@ -193,6 +207,9 @@ class Simulation:
             limit, a signal or a failed solve; removed after a run that finished.
         """
         run, k = self.run_cfg, self.kernel
+        if checkpoint and self.deck is None:
+            raise ConfigError("checkpoints need a simulation built from a deck "
+                              "(Simulation.from_deck)")
         start = last_ckpt = wallclock.perf_counter()
         with _stop_signals() as received:
             while not self.stop_reason:
@@ -230,11 +247,11 @@ class Simulation:
                         and now - last_ckpt > run.checkpoint_interval):
                     self.save_checkpoint(checkpoint)
                     last_ckpt = now
-        if checkpoint:
-            if self.stop_reason in RESUMABLE:
-                self.save_checkpoint(checkpoint)
-            else:
-                Path(checkpoint).unlink(missing_ok=True)
+            if checkpoint:  # still shielded from a second signal while it is written
+                if self.stop_reason in RESUMABLE:
+                    self.save_checkpoint(checkpoint)
+                else:
+                    Path(checkpoint).unlink(missing_ok=True)
         t0 = wallclock.perf_counter()
         self.recorder.final(self, k.time, self.stop_reason == "short")
         self.profile["observe_s"] += wallclock.perf_counter() - t0
@@ -344,7 +361,7 @@ class Simulation:
 
     def _depth_um(self) -> float:
         """Top of the highest Li site off the face at z = L [um] (the progress line)."""
-        a = (self.phase == LI) & (self.cell.face != 2)
+        a = (self.phase == LI) & (self.cell.face != FACE_C)
         return 0.0 if not a.any() else float(self.cell.layer[a].max() + 1) * self.cell.spacing * 1e6
 
     def _result(self, wall: float) -> Result:
@@ -384,6 +401,7 @@ class Simulation:
         k = self.kernel
         return {
             "deck": json.dumps(as_dict(self.deck), sort_keys=True),
+            "cell_seed": self.cell.deck.run.seed if self.cell.deck is not None else self.run_cfg.seed,
             "kernel": {"phases": k.phases, "contents": k.contents, "time": k.time,
                        "n_events": k.n_events, "reservoir_a": k.reservoir_a,
                        "reservoir_c": k.reservoir_c, "event_counts": k.event_counts},
@@ -414,32 +432,40 @@ class Simulation:
         state = load_checkpoint(path, kind="plating")
         try:
             deck = from_dict(json.loads(state["deck"]))
-        except (KeyError, TypeError, ValueError) as exc:
-            raise CheckpointError(f"{path}: the checkpoint's deck is unreadable ({exc})") from None
-        if run_overrides:
-            deck = dataclasses.replace(deck, run=dataclasses.replace(deck.run, **run_overrides))
-        sim = cls.from_deck(deck, progress=progress)
+            if run_overrides:
+                deck = dataclasses.replace(deck, run=dataclasses.replace(deck.run, **run_overrides))
+            cell = Cell.from_deck(deck.replace("run.seed", state["cell_seed"]))
+            sim = cls.from_deck(deck, cell=cell, progress=progress)
+            sim._restore(state)
+        except KmcError:
+            raise
+        except (KeyError, TypeError, ValueError, IndexError, AttributeError) as exc:
+            raise CheckpointError(f"{path}: not a complete plating state "
+                                  f"({exc.__class__.__name__}: {exc})") from None
+        return sim
+
+    def _restore(self, state: dict) -> None:
+        """Inverse of :meth:`state` on a simulation freshly built from the same deck."""
         ks = state["kernel"]
-        sim.bitgen.state = state["rng"]
-        sim.kernel = k = sim._kernel(ks["phases"], ks["contents"])
+        self.bitgen.state = state["rng"]
+        self.kernel = k = self._kernel(ks["phases"], ks["contents"])
         k.time, k.n_events = ks["time"], ks["n_events"]
         k.reservoir_a, k.reservoir_c = ks["reservoir_a"], ks["reservoir_c"]
         k.event_counts = ks["event_counts"]
-        sim.confinement.restore(state["confinement"])
-        sim.recorder.restore(state["recorder"])
-        for e in sim.events:
+        self.confinement.restore(state["confinement"])
+        self.recorder.restore(state["recorder"])
+        for e in self.events:
             e.restore(state["events"].get(e.name, {}))
-        sim.phase, sim.converted, sim.contact = state["phase"], state["converted"], state["contact"]
-        sim.field = None if state["field"] is None else FieldSolution.from_state(state["field"])
-        sim._inputs, sim.dirty = tuple(state["inputs"]), bool(state["dirty"])
-        sim.short = None if state["short"] is None else ShortPath(**state["short"])
-        sim.t_short, sim.charge_at_short = state["t_short"], state["charge_at_short"]
-        sim.field_solves, sim.epochs = state["field_solves"], state["epochs"]
-        sim.tracker.reset(sim.phase)
-        sim.solver.restore_cache(state["solver"])
-        if not sim.dirty:
-            sim._install()
-        return sim
+        self.phase, self.converted, self.contact = state["phase"], state["converted"], state["contact"]
+        self.field = None if state["field"] is None else FieldSolution.from_state(state["field"])
+        self._inputs, self.dirty = tuple(state["inputs"]), bool(state["dirty"])
+        self.short = None if state["short"] is None else ShortPath(**state["short"])
+        self.t_short, self.charge_at_short = state["t_short"], state["charge_at_short"]
+        self.field_solves, self.epochs = state["field_solves"], state["epochs"]
+        self.tracker.reset(self.phase)
+        self.solver.restore_cache(state["solver"])
+        if not self.dirty:
+            self._install()
 
 
 @contextlib.contextmanager

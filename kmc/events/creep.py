@@ -18,7 +18,8 @@ import numpy as np
 import scipy.sparse as sp
 import scipy.sparse.csgraph as csgraph
 
-from ..clusters import FACE_A, FACE_C
+from ..clusters import touching_faces
+from ..codes import FACE_A, FACE_C
 from ..codes import CH_CREEP, RES_A, RES_C
 from ..mechanics import creep_rate
 from ..microstructure import LI
@@ -45,8 +46,9 @@ class Creep(Event):
         e = np.flatnonzero(conf.relieved[src] & (conf.pressure[src] > 0) & metal[dst]
                            & (content[dst] < n_q))
         pairs = [(conf.relief[src[e]], dst[e], conf.pressure[src[e]])]
+        touches = touching_faces(sim.cell.face, sim.contact)
         for face, res in ((FACE_A, RES_A), (FACE_C, RES_C)):
-            on = metal & (sim.cell.face == face)
+            on = metal & (touches == face)
             inflow = np.flatnonzero(on & (content < n_q)) if P > 0 else np.zeros(0, np.intp)
             pairs.append((np.full(inflow.size, res), inflow, np.full(inflow.size, P)))
         for frm, to, dp in pairs:
@@ -58,9 +60,9 @@ class Creep(Event):
         if self.sim.plating.confinement:
             self.relax_free_volume(kernel)
 
-    def relax_free_volume(self, kernel) -> bool:
+    def relax_free_volume(self, kernel) -> None:
         """Fill non-full Li next to pressurised full Li from the most pressurised full site of
-        its connected pressurised Li (see the module docstring); True if any content moved."""
+        its connected pressurised Li (see the module docstring)."""
         sim, conf = self.sim, self.sim.confinement
         g, n_q = sim.cell.graph, sim.plating.quanta_per_site
         src, dst = g.sources, g.indices
@@ -71,7 +73,7 @@ class Creep(Event):
         near[src[loaded[dst]]] = True
         holes = np.flatnonzero(metal & (content < n_q) & near)
         if not holes.size:
-            return False
+            return
         keep = loaded[src] & loaded[dst]
         adj = sp.csr_matrix((np.ones(int(keep.sum()), np.int8), (src[keep], dst[keep])),
                             shape=(phase.size, phase.size))
@@ -99,4 +101,3 @@ class Creep(Event):
             kernel.set_content(best, int(content[h]))  # 0: an empty metal site, as a crack
             loaded[best] = False
             content[best], content[h] = content[h], n_q
-        return True

@@ -8,11 +8,13 @@ reservoir that supplies the plating current), and electrons reaching floating Li
 """
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 
 from ..clusters import CLASS_FLOATING
-from ..electrons import ElectronLeak, ElectronParameters, injection_rate
 from ..codes import CH_ELECTRON, CH_NUCLEATE, RES_A, RES_C
+from ..electrons import ElectronFluxes, ElectronLeak, ElectronParameters, injection_rate
 from ..microstructure import LI, SE
 from .base import Channels, Epoch, Event
 
@@ -52,3 +54,10 @@ class ElectronLeakEvents(Event):
         fl = fl[sol.clusters.kind[sol.clusters.label[fl]] == CLASS_FLOATING]
         out.add(CH_NUCLEATE, f.nucleation[nuc], nuc, res)
         out.add(CH_ELECTRON, f.metal[fl], res, fl)
+
+    def state(self) -> dict:
+        """The last epoch's electron traffic (observed until the next solve)."""
+        return {} if self.fluxes is None else dataclasses.asdict(self.fluxes)
+
+    def restore(self, state: dict) -> None:
+        self.fluxes = ElectronFluxes(**state) if state else None

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..codes import CH_DETACH, CH_HEAL, TOP_CONTACT
+from ..codes import CH_DETACH, CH_HEAL, FACE_NONE, TOP_CONTACT
 from ..mechanics import stripping_limit
 from ..microstructure import SE
 from .base import Channels, Epoch, Event
@@ -35,7 +35,7 @@ class StrippingVoids(Event):
         s, j = sol.interface_se[res], -sol.interface_current[res] / a_f
         over = j > j_strip
         out.add(CH_DETACH, cfg.void_attempt_frequency * (j[over] / j_strip - 1.0), s[over])
-        lost = np.flatnonzero(~sim.contact & (sim.cell.face != 0) & (epoch.phase == SE))
+        lost = np.flatnonzero(~sim.contact & (sim.cell.face != FACE_NONE) & (epoch.phase == SE))
         heal = np.full(lost.size, cfg.heal_rate_per_pressure * cond.stack_pressure)
         if heal.any():
             out.add(CH_HEAL, heal, lost)

@@ -11,7 +11,7 @@ metal-electrolyte bond chosen with probability proportional to the bond current 
 section 5, item 1: k = I_ms / q): the dielectric-breakdown model with eta = 1 (Niemeyer,
 Pietronero & Wiesmann 1984), whose random-walk dual is DLA (Witten & Sander 1981). Deposits on
 the flat electrode face only move Li into the reservoir (``_give`` in ``ext/_plating.pyx``,
-``ELECTRODE_A`` pool entries in ``kmc.events.transfer``), so the flaw is the single
+``RES_A`` pool entries in ``kmc.events.transfer``), so the flaw is the single
 point of growth.
 
 Literature values of the dimension (asymptotic, large clusters): DLA 1.70 +- 0.02 (Witten &

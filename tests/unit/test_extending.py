@@ -38,8 +38,7 @@ def test_the_worked_example_adds_an_event_kind(monkeypatch):
     scope = {}
     exec(compile(code, "docs/extending.md", "exec"), scope)
     kind = scope["GBReduction"]
-    monkeypatch.setattr(events, "EVENTS", events.EVENTS + [kind])
-    monkeypatch.setattr("kmc.simulation.EVENTS", events.EVENTS)
+    monkeypatch.setattr(events, "EVENTS", events.EVENTS + [kind])  # the registration line
     sim = kmc.Simulation.from_deck(kmc.loads_deck(DECK))
     assert sim.event("gb_reduction") is not None
     initial = sim.phase == LI
