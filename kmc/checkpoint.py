@@ -35,9 +35,13 @@ import numpy as np
 import scipy.sparse as sp
 
 from .version import __version__
+from .clusters import ShortPath
+from .deck import as_dict
 from .errors import CheckpointError
+from .field import FieldSolution
 
-__all__ = ["FORMAT_VERSION", "CheckpointError", "save_checkpoint", "load_checkpoint"]
+__all__ = ["FORMAT_VERSION", "CheckpointError", "save_checkpoint", "load_checkpoint",
+           "simulation_state", "restore_simulation"]
 
 FORMAT_VERSION = 1
 FORMAT = "kmc-checkpoint"
@@ -288,3 +292,53 @@ def load_checkpoint(path, *, kind: str) -> dict:
     except Exception as exc:  # the digest matched, so only a bug or a forged file gets here
         raise corrupt(f"bad structure: {type(exc).__name__}: {exc}") from None
     return state
+
+
+# --- the state of a plating simulation ---------------------------------------------------------
+
+def simulation_state(sim) -> dict:
+    """Everything the next event of a :class:`kmc.simulation.Simulation` depends on, as plain
+    data for :func:`save_checkpoint`: the deck (and the seed its cell was built with), the
+    kernel, the random stream, the solver cache, the field solution, every event kind's and the
+    confinement's state, the observations so far."""
+    k = sim.kernel
+    return {
+        "deck": json.dumps(as_dict(sim.deck), sort_keys=True),
+        "cell_seed": sim.cell.deck.run.seed if sim.cell.deck is not None else sim.run_cfg.seed,
+        "kernel": {"phases": k.phases, "contents": k.contents, "time": k.time,
+                   "n_events": k.n_events, "reservoir_a": k.reservoir_a,
+                   "reservoir_c": k.reservoir_c, "event_counts": k.event_counts},
+        "rng": sim.bitgen.state, "solver": sim.solver.cache_state(),
+        "confinement": sim.confinement.state(), "recorder": sim.recorder.state(),
+        "events": {e.name: e.state() for e in sim.events},
+        "phase": sim.phase, "converted": sim.converted, "contact": sim.contact,
+        "field": None if sim.field is None else sim.field.state(),
+        "inputs": tuple(sim._inputs), "dirty": sim.dirty,
+        "short": None if sim.short is None else vars(sim.short),
+        "t_short": sim.t_short, "charge_at_short": sim.charge_at_short,
+        "field_solves": sim.field_solves, "epochs": sim.epochs,
+    }
+
+
+def restore_simulation(sim, state: dict) -> None:
+    """Inverse of :func:`simulation_state` on a simulation freshly built from the same deck."""
+    ks = state["kernel"]
+    sim.bitgen.state = state["rng"]
+    sim.kernel = k = sim._kernel(ks["phases"], ks["contents"])
+    k.time, k.n_events = ks["time"], ks["n_events"]
+    k.reservoir_a, k.reservoir_c = ks["reservoir_a"], ks["reservoir_c"]
+    k.event_counts = ks["event_counts"]
+    sim.confinement.restore(state["confinement"])
+    sim.recorder.restore(state["recorder"])
+    for e in sim.events:
+        e.restore(state["events"].get(e.name, {}))
+    sim.phase, sim.converted, sim.contact = state["phase"], state["converted"], state["contact"]
+    sim.field = None if state["field"] is None else FieldSolution.from_state(state["field"])
+    sim._inputs, sim.dirty = tuple(state["inputs"]), bool(state["dirty"])
+    sim.short = None if state["short"] is None else ShortPath(**state["short"])
+    sim.t_short, sim.charge_at_short = state["t_short"], state["charge_at_short"]
+    sim.field_solves, sim.epochs = state["field_solves"], state["epochs"]
+    sim.tracker.reset(sim.phase)
+    sim.solver.restore_cache(state["solver"])
+    if not sim.dirty:
+        sim._install()

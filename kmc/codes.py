@@ -37,7 +37,8 @@ N_CHANNEL_KINDS = len(CHANNELS)
 (TOP_NONE, TOP_FULL, TOP_EMPTIED, TOP_GROWN, TOP_CREPT, TOP_BLOCKED, TOP_FIRST,
  TOP_CONTACT) = range(8)
 
-#: Electrode reservoirs in pools and channels (kmc.field.ELECTRODE_A / ELECTRODE_C).
+#: Electrode reservoirs in pools and channels, and the ``interface_metal`` of the field's
+#: electrode-face edges.
 RES_A, RES_C = -1, -2
 
 #: Electrode face of a site (``site_data["face"]``): none, the z = 0 layer (electrode A), the

@@ -44,7 +44,7 @@ import scipy.sparse as sp
 import scipy.sparse.csgraph as csgraph
 import scipy.sparse.linalg as spla
 
-from .field import FACE_A, FACE_C
+from .codes import FACE_A, FACE_C
 from .graph import Graph
 from .microstructure import LI, SE
 from .units import BOLTZMANN_EV

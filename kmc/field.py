@@ -39,17 +39,13 @@ import numpy as np
 import scipy.sparse as sp
 import scipy.sparse.csgraph as csgraph
 
-from .codes import RES_A, RES_C
-from .clusters import (CLASS_A, CLASS_C, CLASS_FLOATING, CLASS_SHORT, FACE_A, FACE_C,  # noqa: F401
-                       FACE_NONE, Clusters, label_clusters, touching_faces)
+from .clusters import CLASS_A, CLASS_C, CLASS_FLOATING, Clusters, label_clusters, touching_faces
+from .codes import FACE_A, FACE_C, RES_A, RES_C
 from .errors import KmcError
 from .graph import Graph
 from .linear_solver import LinearSolver, LinearSolverError, relative_residual
 from .microstructure import GB_ALONG, GB_CROSSING, LI, SE, gb_edge_relation
 from .units import FARADAY, GAS_CONSTANT
-
-#: ``metal`` entry of an interface edge that belongs to an electrode reservoir face.
-ELECTRODE_A, ELECTRODE_C = RES_A, RES_C  # the reservoir ids of the plating kernels
 
 
 class FieldError(KmcError, RuntimeError):
@@ -123,8 +119,8 @@ class FieldSolution:
     current : float
         Li+ current into electrode A (class-A clusters and the z = 0 face) [A]; > 0 plates A.
     interface_metal, interface_se : ndarray of intp
-        The two ends of every metal-SE interface edge; ``interface_metal`` is ELECTRODE_A or
-        ELECTRODE_C for the reservoir faces.
+        The two ends of every metal-SE interface edge; ``interface_metal`` is RES_A or RES_C
+        (:mod:`kmc.codes`) for the reservoir faces.
     interface_current : ndarray
         Signed Li+ current across each interface edge [A]; > 0 plates the metal.
     overpotential : ndarray
@@ -357,7 +353,7 @@ class FieldSolver:
         fc = np.flatnonzero(se & (touches == FACE_C))
         g_fa = self._interface_conductance(self.g_half_z[fa], p.exchange_current_density)
         g_fc = self._interface_conductance(self.g_half_z[fc], p.exchange_current_density)
-        metal_of = np.concatenate([m_site, np.full(fa.size, ELECTRODE_A), np.full(fc.size, ELECTRODE_C)])
+        metal_of = np.concatenate([m_site, np.full(fa.size, RES_A), np.full(fc.size, RES_C)])
         se_of = np.concatenate([s_site, fa, fc])
         g_if = np.concatenate([g_ms, g_fa, g_fc])
         shift = np.concatenate([pressure[m_site], np.full(fa.size + fc.size, p.stack_pressure)]) * e_shift

@@ -20,9 +20,7 @@ import numpy as np
 
 from .codes import LI, SE, VOID  # site phases (MODEL.md section 2), shared with the kernels
 from .errors import ConfigError
-from .features import (FEATURE_CONTOUR, FEATURE_FLAW, FEATURE_INCLUSION,  # noqa: F401 (re-exported)
-                       FEATURE_NONE, FEATURE_PORE, add_contour, add_flaws, add_inclusion,
-                       add_pores, adjacent)
+from .features import add_contour, add_flaws, add_inclusion, add_pores, adjacent
 from .graph import Graph, lattice_graph
 from .tessellation import disorientation, grain_diameters, random_orientations, voronoi_grains
 

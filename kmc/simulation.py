@@ -31,18 +31,18 @@ from pathlib import Path
 
 import numpy as np
 
-from .cell import Cell
-from .checkpoint import load_checkpoint, save_checkpoint
-from .clusters import ClusterTracker, ShortPath, check_union_find, short_path
-from .confinement import Confinement
-from .codes import FACE_C, REACHED_EVENTS, TOP_BLOCKED, TOPOLOGY_CHANGED
-from .engine import plating_kernel
-from .deck import PlatingConfig, as_dict, from_dict
-from .errors import CheckpointError, ConfigError, EngineConsistencyError, KmcError
 from . import events as event_kinds
+from .cell import Cell
+from .checkpoint import load_checkpoint, restore_simulation, save_checkpoint, simulation_state
+from .clusters import ClusterTracker, check_union_find, short_path
+from .codes import FACE_C, LI, REACHED_EVENTS, SE, TOP_BLOCKED, TOPOLOGY_CHANGED, VOID
+from .confinement import Confinement
+from .deck import PlatingConfig, as_dict, from_dict
+from .engine import plating_kernel
+from .errors import CheckpointError, ConfigError, EngineConsistencyError, KmcError
 from .events import Channels, Epoch
-from .field import FieldError, FieldParameters, FieldSolution, FieldSolver, OpenCircuitError
-from .microstructure import FEATURE_INCLUSION, LI, SE, VOID
+from .features import FEATURE_INCLUSION
+from .field import FieldError, FieldParameters, FieldSolver, OpenCircuitError
 from .observables import Recorder, plated_charge
 from .protocol import Piecewise, from_config
 from .units import FARADAY
@@ -393,32 +393,13 @@ class Simulation:
 
     # --- checkpoints -------------------------------------------------------------------------
 
-    def state(self) -> dict:
-        """Everything the next event depends on, as plain data (arrays, numbers, strings)."""
+    def save_checkpoint(self, path) -> Path:
+        """Write everything the next event depends on to ``path`` atomically, in a format that
+        cannot run code (:func:`kmc.checkpoint.simulation_state`)."""
         if self.deck is None:
             raise ConfigError("checkpoints need a simulation built from a deck "
                               "(Simulation.from_deck)")
-        k = self.kernel
-        return {
-            "deck": json.dumps(as_dict(self.deck), sort_keys=True),
-            "cell_seed": self.cell.deck.run.seed if self.cell.deck is not None else self.run_cfg.seed,
-            "kernel": {"phases": k.phases, "contents": k.contents, "time": k.time,
-                       "n_events": k.n_events, "reservoir_a": k.reservoir_a,
-                       "reservoir_c": k.reservoir_c, "event_counts": k.event_counts},
-            "rng": self.bitgen.state, "solver": self.solver.cache_state(),
-            "confinement": self.confinement.state(), "recorder": self.recorder.state(),
-            "events": {e.name: e.state() for e in self.events},
-            "phase": self.phase, "converted": self.converted, "contact": self.contact,
-            "field": None if self.field is None else self.field.state(),
-            "inputs": tuple(self._inputs), "dirty": self.dirty,
-            "short": None if self.short is None else vars(self.short),
-            "t_short": self.t_short, "charge_at_short": self.charge_at_short,
-            "field_solves": self.field_solves, "epochs": self.epochs,
-        }
-
-    def save_checkpoint(self, path) -> Path:
-        """Write :meth:`state` to ``path`` atomically, in a format that cannot run code."""
-        return save_checkpoint(path, self.state(), kind="plating")
+        return save_checkpoint(path, simulation_state(self), kind="plating")
 
     @classmethod
     def resume(cls, path, progress=None, run_overrides=None) -> "Simulation":
@@ -436,36 +417,13 @@ class Simulation:
                 deck = dataclasses.replace(deck, run=dataclasses.replace(deck.run, **run_overrides))
             cell = Cell.from_deck(deck.replace("run.seed", state["cell_seed"]))
             sim = cls.from_deck(deck, cell=cell, progress=progress)
-            sim._restore(state)
+            restore_simulation(sim, state)
         except KmcError:
             raise
         except (KeyError, TypeError, ValueError, IndexError, AttributeError) as exc:
             raise CheckpointError(f"{path}: not a complete plating state "
                                   f"({exc.__class__.__name__}: {exc})") from None
         return sim
-
-    def _restore(self, state: dict) -> None:
-        """Inverse of :meth:`state` on a simulation freshly built from the same deck."""
-        ks = state["kernel"]
-        self.bitgen.state = state["rng"]
-        self.kernel = k = self._kernel(ks["phases"], ks["contents"])
-        k.time, k.n_events = ks["time"], ks["n_events"]
-        k.reservoir_a, k.reservoir_c = ks["reservoir_a"], ks["reservoir_c"]
-        k.event_counts = ks["event_counts"]
-        self.confinement.restore(state["confinement"])
-        self.recorder.restore(state["recorder"])
-        for e in self.events:
-            e.restore(state["events"].get(e.name, {}))
-        self.phase, self.converted, self.contact = state["phase"], state["converted"], state["contact"]
-        self.field = None if state["field"] is None else FieldSolution.from_state(state["field"])
-        self._inputs, self.dirty = tuple(state["inputs"]), bool(state["dirty"])
-        self.short = None if state["short"] is None else ShortPath(**state["short"])
-        self.t_short, self.charge_at_short = state["t_short"], state["charge_at_short"]
-        self.field_solves, self.epochs = state["field_solves"], state["epochs"]
-        self.tracker.reset(self.phase)
-        self.solver.restore_cache(state["solver"])
-        if not self.dirty:
-            self._install()
 
 
 @contextlib.contextmanager

@@ -7,7 +7,8 @@ import pytest
 
 from kmc.codes import LI, SE
 from kmc.electrons import (RICHARDSON, ElectronLeak, ElectronParameters, injection_rate)
-from kmc.field import FACE_A, FACE_C, FieldParameters, FieldSolver
+from kmc.codes import FACE_A, FACE_C
+from kmc.field import FieldParameters, FieldSolver
 from kmc.graph import lattice_graph
 from kmc.materials import load_material, resolve
 from kmc.microstructure import Microstructure

@@ -4,8 +4,9 @@ import math
 import numpy as np
 import pytest
 
-from kmc.field import (CLASS_A, CLASS_C, CLASS_FLOATING, ELECTRODE_A, FieldError, FieldParameters,
-                       FieldSolver, OpenCircuitError, label_clusters)
+from kmc.clusters import CLASS_A, CLASS_C, CLASS_FLOATING, label_clusters
+from kmc.codes import RES_A
+from kmc.field import FieldError, FieldParameters, FieldSolver, OpenCircuitError
 from kmc.microstructure import LI, SE, VOID, Microstructure
 from kmc.units import FARADAY, GAS_CONSTANT
 
@@ -40,7 +41,7 @@ def test_b1_uniform_slab(shape, method):
     L = shape[2] * H
     assert sol.voltage == pytest.approx(J * L / SIGMA + 2 * J * r_ct, rel=1e-9)
     assert sol.current == pytest.approx(J * area, rel=1e-9)
-    at_a = sol.interface_metal == ELECTRODE_A
+    at_a = sol.interface_metal == RES_A
     np.testing.assert_allclose(sol.interface_current[at_a] / (H * H), J, rtol=1e-9)
     assert abs(np.sum(sol.interface_current)) < 1e-9 * J * area  # what enters A leaves C
 
@@ -187,7 +188,7 @@ def test_current_conservation_with_clusters_voids_and_pressure():
     I = 3e-9
     sol = solver.solve(g.site_data["phase"], current=I)
     kinds = sol.clusters.kind[sol.clusters.label[np.maximum(sol.interface_metal, 0)]]
-    into_a = (sol.interface_metal == ELECTRODE_A) | ((sol.interface_metal >= 0) & (kinds == CLASS_A))
+    into_a = (sol.interface_metal == RES_A) | ((sol.interface_metal >= 0) & (kinds == CLASS_A))
     assert sol.interface_current[into_a].sum() == pytest.approx(I, rel=1e-9)
     assert sol.current == pytest.approx(I, rel=1e-9)
     fl = (sol.interface_metal >= 0) & (kinds == CLASS_FLOATING)

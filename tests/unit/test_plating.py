@@ -14,7 +14,7 @@ import pytest
 from kmc.cli import main
 from kmc.deck import loads_deck
 from kmc.errors import ConfigError, KmcError
-from kmc.field import FACE_A, FACE_C
+from kmc.codes import FACE_A, FACE_C
 from kmc.microstructure import LI, VOID
 from kmc.output import open_dataset, plating_dataset, write_dataset
 from kmc.codes import CH_FRACTURE, CH_PLATE_A, CH_PLATE_C

@@ -12,7 +12,7 @@ import pytest
 
 import kmc
 from kmc.cli import main
-from kmc.clusters import CLASS_A, CLASS_FLOATING, FACE_A, label_clusters
+from kmc.clusters import CLASS_FLOATING, FACE_A, label_clusters
 from kmc.events.base import Channels, Epoch
 from kmc.microstructure import LI
 from kmc.output import open_dataset
