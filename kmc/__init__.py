@@ -9,6 +9,7 @@ dataset. A notebook needs a few names::
     cell = kmc.Cell.from_deck(deck)                 # built once, reused
     sim = kmc.Simulation.from_deck(deck.replace("conditions.stack_pressure", "5 MPa"), cell=cell)
     ds = sim.run().to_dataset()                     # xarray, CF units
+    ens = kmc.Ensemble(deck, replicas=4)            # sweeps and replicas ([ensemble])
 
 The public names are imported on first use, so ``import kmc`` (and the ``kmc`` command, which
 limits BLAS to one thread before numpy loads) stays light. The compiled kernels live in
@@ -23,8 +24,8 @@ from .version import __version__
 logging.getLogger(__name__).addHandler(logging.NullHandler())
 
 #: public name -> module that defines it
-_PUBLIC = {"Cell": "cell", "load_deck": "deck", "loads_deck": "deck", "KmcError": "errors",
-           "Result": "simulation", "Simulation": "simulation", "simulate": "simulation"}
+_PUBLIC = {"Cell": "cell", "Ensemble": "ensemble", "load_deck": "deck", "loads_deck": "deck",
+           "KmcError": "errors", "Result": "simulation", "Simulation": "simulation", "simulate": "simulation"}
 
 __all__ = sorted(_PUBLIC) + ["__version__"]
 

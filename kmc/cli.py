@@ -1,7 +1,7 @@
 """The ``kmc`` command line: run, microstructure, decks, ensemble, analyze, bench, validate.
 
 User errors (:class:`kmc.errors.KmcError`) are printed as one line, without a traceback,
-and the command exits with status 2.
+and the command exits with status 2; ``kmc ensemble`` exits 5 when some tasks failed.
 """
 from __future__ import annotations
 
@@ -256,8 +256,65 @@ def _decks(args) -> int:
 
 
 def _ensemble(args) -> int:
-    raise KmcError("kmc ensemble: MPI ensembles are not implemented yet in this version "
-                   f"({__version__}); run single decks with `kmc run`")
+    """`kmc ensemble`: every rank loads and checks the deck (an input error stops them all
+    before any MPI collective); rank 0 runs the ensemble, the other ranks serve tasks."""
+    from .deck import PlatingDeck, load_deck, parse_override
+    from .ensemble import Ensemble, exit_status
+    from .executors import executor, mpi_size
+    from .output import write_dataset
+
+    deck = load_deck(args.deck)
+    if args.set:
+        deck = deck.replace(dict(parse_override(s) for s in args.set))
+    if not isinstance(deck, PlatingDeck):
+        raise KmcError(f"{args.deck}: model = {deck.model!r}: ensembles run plating decks")
+    dataset = Path(args.output or deck.output.dataset)
+    ens = Ensemble(deck, tasks=args.tasks or deck.ensemble.tasks or dataset.with_suffix(".tasks"))
+    check_output_path(dataset, "output.dataset", force=args.force)
+    command = " ".join(shlex.quote(a) for a in ["kmc", *args.argv])
+    with executor(args.workers) as ex:
+        if ex is None:  # an MPI rank other than 0: it served tasks until rank 0 finished
+            return 0
+        where = (f"on {mpi_size() - 1} MPI worker rank(s)" if mpi_size() > 1 else
+                 f"on {args.workers} worker processes" if args.workers and args.workers > 1
+                 else "in process")
+        pending = len(ens.pending()) if ens.directory.is_dir() else len(ens.tasks)
+        print(f"kmc: ensemble {ens.description()}; {len(ens.tasks) - pending} already done in "
+              f"{ens.directory}, running {pending} {where}", flush=True)
+        names = {k: n for n, keys in ens.axes.items() for k in keys}
+
+        def progress(done, total, task, outcome):
+            if args.quiet:
+                return
+            point = ", ".join(f"{names[k]}={v}" for k, v in task.overrides.items())
+            what = (f"failed: {outcome['error']}" if outcome["status"] == "failed" else
+                    f"{outcome['stop_reason']}" + (f" at {outcome['t_short']:.4g} s"
+                                                   if outcome["t_short"] == outcome["t_short"] else "")
+                    + f" ({outcome['wall']:.1f} s wall)")
+            print(f"[{done:>{len(str(total))}}/{total}] {task.name} {point + ' ' if point else ''}"
+                  f"replica {task.replica}: {what}", flush=True)
+
+        run = ens.run(ex, progress)
+    if run.stopped:
+        print(f"kmc: {run.stopped}: {run.computed} task(s) finished in this run, "
+              f"{run.computed + run.reused} of {run.total} kept in {ens.directory}; run the same "
+              "command again to resume", file=sys.stderr)
+        return exit_status(run)
+    ds = ens.merge(command)
+    write_dataset(ds, dataset)
+    reasons = {}
+    for r in ds["stop_reason"].values.ravel().tolist():
+        reasons[r] = reasons.get(r, 0) + 1
+    counts = ", ".join(f"{n} {r}" for r, n in sorted(reasons.items()))
+    print(f"wrote {dataset}  ({run.total} tasks: {counts}; {run.computed} computed, "
+          f"{run.reused} reused; {run.wall_time:.1f} s wall)")
+    errors = ens.errors()
+    if errors:
+        print(f"kmc: {len(errors)} task(s) failed (records in {ens.directory}):", file=sys.stderr)
+        for index, rec in errors.items():
+            print(f"  task-{index:06d} {rec['overrides']}: {rec['error_class']}: {rec['message']}",
+                  file=sys.stderr)
+    return 5 if errors else exit_status(run)
 
 
 def parser() -> argparse.ArgumentParser:
@@ -303,8 +360,20 @@ def parser() -> argparse.ArgumentParser:
                     help="directory, or a file path ending in .toml (default: .)")
     dc.add_argument("-f", "--force", action="store_true", help="overwrite an existing file")
 
-    e = sub.add_parser("ensemble", help="run a deck over parameters and seeds (MPI) [not yet]")
-    e.add_argument("deck")
+    e = sub.add_parser("ensemble", help="run a plating deck over its [ensemble] sweep and "
+                                        "replicas: one dataset (serial, --workers N, or mpiexec)")
+    e.add_argument("deck", help="plating deck with an [ensemble] section")
+    e.add_argument("-o", "--output", help="dataset path (overrides [output] dataset)")
+    e.add_argument("--workers", type=int, help="worker processes on this machine (default 1; "
+                                               "under mpiexec the ranks are the workers)")
+    e.add_argument("--tasks", help="directory of the per-task files (default: ensemble.tasks or "
+                                   "the dataset path with .tasks)")
+    e.add_argument("--set", action="append", metavar="KEY=VALUE",
+                   help="override a deck value, e.g. --set ensemble.replicas=8 (repeatable)")
+    e.add_argument("--force", action="store_true", help="overwrite an existing dataset")
+    e.add_argument("-q", "--quiet", action="store_true", help="no line per finished task")
+    e.add_argument("-v", "--verbose", action="store_true", default=argparse.SUPPRESS,
+                   help="log every epoch, field solve and stop of every task")
     e.set_defaults(func=_ensemble)
 
     a = sub.add_parser("analyze", help="summarise a dataset written by `kmc run` or "
@@ -340,6 +409,7 @@ def main(argv=None) -> int:
         args.pytest_args = extra
     elif extra:
         p.error(f"unrecognized arguments: {' '.join(extra)}")
+    args.argv = list(sys.argv[1:] if argv is None else argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
                         format="%(levelname)s %(name)s: %(message)s")
     try:

@@ -11,7 +11,7 @@ Deck layouts (``model`` picks the kind; see ``inputs/*.toml``)::
     model = "lattice_gas"     [lattice] [lattice_gas] [field] [conditions] [run] [output]
     model = "microstructure"  [cell] [microstructure] [material] [conditions] [run] [output]
     model = "plating"         [cell] [microstructure] [material] [conditions] [protocol]
-                              [plating] [run] [output]
+                              [plating] [run] [output] [ensemble]
 
 ``[run]`` and ``[conditions]`` are one section each for every kind; a key that a kind does
 not use (the deck's ``UNUSED``) is an error when given a value other than its default, and a
@@ -27,13 +27,14 @@ from typing import ClassVar
 
 from .config import Validated, build, from_si, param, parse_override, show
 from .errors import ConfigError
-from .sections import (MAX_SITES, CellConfig, ConditionsConfig, ContourConfig, FieldConfig,
-                       FlawsConfig, InclusionConfig, LatticeConfig, LatticeGasConfig,
+from .sections import (MAX_SITES, CellConfig, ConditionsConfig, ContourConfig, EnsembleConfig,
+                       FieldConfig, FlawsConfig, InclusionConfig, LatticeConfig, LatticeGasConfig,
                        MaterialConfig, MicrostructureConfig, OutputConfig, PlatingConditionsConfig,
                        PlatingConfig, PlatingRunConfig, PoresConfig, ProtocolConfig, RunConfig,
                        SeedConfig, check_cell_features, check_figure_path)
 
-__all__ = ["DECKS", "MAX_SITES", "CellConfig", "ConditionsConfig", "ContourConfig", "FieldConfig",
+__all__ = ["DECKS", "MAX_SITES", "CellConfig", "ConditionsConfig", "ContourConfig",
+           "EnsembleConfig", "FieldConfig",
            "FlawsConfig", "InclusionConfig", "LatticeConfig", "LatticeGasConfig", "LatticeGasDeck",
            "MaterialConfig", "MicrostructureConfig", "MicrostructureDeck", "OutputConfig",
            "PlatingConditionsConfig", "PlatingConfig", "PlatingDeck", "PlatingRunConfig",
@@ -133,9 +134,15 @@ class PlatingDeck(_Deck):
     plating: PlatingConfig = param("plating events", default=PlatingConfig())
     output: OutputConfig = param("output paths", default=OutputConfig(
         dataset="results/plating.nc", figure="results/plating.png"))
+    ensemble: EnsembleConfig = param("sweep and replicas of `kmc ensemble` (ignored by `kmc run`)",
+                                     default=EnsembleConfig())
 
     def cross_check(self):
         check_cell_features(self.cell, self.microstructure)
+        if self.ensemble.sweep:
+            from .ensemble import sweep_points  # every point through replace: fails at load
+
+            sweep_points(self)
         inc = self.microstructure.inclusion
         if inc.centre and len(inc.centre) != (2 if self.cell.dimension == 2 else 3):
             raise ConfigError(f"microstructure.inclusion.centre = {list(inc.centre)}: needs "

@@ -17,6 +17,10 @@ class DatasetError(KmcError, ValueError):
     """A missing, unreadable or corrupt dataset file."""
 
 
+class AnalysisError(KmcError, ValueError):
+    """Data a statistical analysis cannot use: mismatched lengths, negative or NaN times, no events."""
+
+
 class ExtensionMissingError(KmcError, ImportError):
     """The compiled Cython kernels were not built (the package was not installed with pip)."""
 

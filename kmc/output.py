@@ -17,7 +17,7 @@ import xarray as xr
 
 from .version import __version__
 from .deck import as_dict
-from .errors import DatasetError
+from .errors import DatasetError, KmcError
 from .observables import SCALARS, SERIES
 
 #: name -> (units, long_name) for every variable a dataset may hold; the plating observables
@@ -229,6 +229,130 @@ def plating_dataset(result) -> xr.Dataset:
                      "material_json": json.dumps(dataclasses.asdict(result.material), sort_keys=True),
                      "stop_reason": result.stop_reason, "wall_time_s": result.wall_time,
                      "profile_json": json.dumps(result.profile, sort_keys=True)})
+    return ds
+
+
+# --- ensembles (kmc.ensemble) ----------------------------------------------------------------
+
+#: Time-series variables of a task renamed in the merge when a sweep axis takes their name
+#: (``current_density`` the axis, ``current_density_observed`` the series).
+OBSERVED_SUFFIX = "_observed"
+
+#: Scalars of a task kept per task in the merge (dims: sweep axes, replica).
+MERGED_SCALARS = ("t_short", "charge_at_short", "short_path_gb_fraction",
+                  "short_path_gb_site_fraction", "short_path_tortuosity", "short_path_length",
+                  "gb_site_fraction", "gb_edge_fraction", "crack_span_time", "quantum_charge",
+                  "cell_area")
+
+
+def _coordinate(values: list, meta: dict):
+    """A sweep axis's values as a coordinate array: numbers in SI, else strings."""
+    if all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values):
+        return np.asarray(values, np.int64 if all(isinstance(v, int) for v in values) else float)
+    if all(isinstance(v, str) for v in values):
+        return np.asarray(values, object)
+    return np.asarray([json.dumps(v) for v in values], object)
+
+
+def ensemble_dataset(ens, command: str = "kmc.Ensemble.merge") -> xr.Dataset:
+    """One dataset of all tasks of the :class:`kmc.ensemble.Ensemble` ``ens``.
+
+    Dimensions: the sweep axes (:attr:`Ensemble.axes`; coordinates in SI with ``units`` and
+    ``deck_key``), ``replica``, and ``time``, the union of the points' observation grids
+    0 .. ``run.duration``: each run's series is put on it (NaN after the run stopped; its stop
+    time is the scalar ``stop_time``). Scalars per task: :data:`MERGED_SCALARS` (``t_short``
+    NaN for a censored run), ``stop_time``, ``stop_reason`` (``"error"`` for a failed task),
+    ``seed``, ``microstructure_seed``, ``error`` (the one-line error, else empty). A series
+    whose name is that of a sweep axis gets the suffix ``_observed``. Snapshots, maps and depth
+    profiles stay in the task files. Attributes: the deck (``config_json``), ``kmc_version``,
+    a history line with ``command``, ``sweep`` and ``tasks_directory``.
+    """
+    from .ensemble import field_of
+
+    axes, R = ens.axes, ens.config.replicas
+    shape = tuple(len(ens.config.sweep[keys[0]]) for keys in axes.values()) + (R,)
+    if ens.config.combine == "zip" and axes:
+        shape = (len(ens.points), R)
+    dims = tuple(axes) + ("replica",)
+    grid = np.unique(np.concatenate([
+        np.linspace(0.0, d.run.duration, d.run.observations)
+        for d in (ens._base.replace(p) if p else ens._base for p in ens.points)]))
+    errors = ens.errors()
+    missing = [t for t in ens.tasks if not ens.path(t).exists() and t.index not in errors]
+    if missing:
+        raise KmcError(f"{ens.directory}: {len(missing)} of {len(ens.tasks)} tasks have no result "
+                       f"(first: {missing[0].name}); run the ensemble again to finish it")
+
+    def flat(index_arrays):
+        return np.unravel_index(index_arrays, shape)
+
+    scalars, series, attrs = {}, {}, {}
+    stop_reason = np.full(shape, "error", object)
+    error = np.full(shape, "", object)
+    seed = np.zeros(shape, np.int64)
+    micro_seed = np.zeros(shape, np.int64)
+    stop_time = np.full(shape, np.nan)
+    tolerance = 1e-9 * float(grid[-1])
+    for t in ens.tasks:
+        at = flat(t.index)
+        seed[at] = t.seed
+        if t.index in errors:
+            rec = errors[t.index]
+            error[at] = f"{rec['error_class']}: {rec['message']}"
+            micro_seed[at] = ens.deck.run.seed if ens.config.vary == "kinetics" else t.seed
+            continue
+        ds = open_dataset(ens.path(t))
+        stop_reason[at] = str(ds["stop_reason"].values)
+        micro_seed[at] = int(ds.attrs.get("microstructure_seed", t.seed))
+        time = ds["time"].values
+        stop_time[at] = float(time[-1])
+        keep = ~ds.get_index("time").duplicated()
+        for name, var in ds.data_vars.items():
+            if var.dims == ("time",):
+                values = var.isel(time=keep).reindex(
+                    time=grid, method="nearest", tolerance=tolerance).values.astype(float)
+                series.setdefault(name, np.full(shape + (grid.size,), np.nan))[at] = values
+                attrs[name] = dict(var.attrs)
+            elif name in MERGED_SCALARS:
+                scalars.setdefault(name, np.full(shape, np.nan))[at] = float(var.values)
+                attrs[name] = dict(var.attrs)
+    coords = {"replica": ("replica", np.arange(R), {"long_name": "replica of a sweep point"}),
+              "time": ("time", grid, _attrs("time"))}
+    for name, keys in axes.items():
+        for key in keys:
+            f, _ = field_of(ens._base, key)
+            values = [field_of(ens._base.replace(key, raw), key)[1] for raw in
+                      (ens.config.sweep[key] if ens.config.combine == "product"
+                       else [p[key] for p in ens.points])]
+            meta = {"long_name": f.metadata["doc"], "deck_key": key,
+                    "as_written": json.dumps(ens.config.sweep[key])}
+            if f.metadata.get("unit"):
+                meta["units"] = f.metadata["unit"]
+            cname = name if key == keys[0] else key.replace(".", "_")
+            coords[cname] = (name, _coordinate(values, f.metadata), meta)
+    data = {}
+    for name, values in series.items():
+        out = name + OBSERVED_SUFFIX if name in axes else name
+        data[out] = (dims + ("time",), values, attrs[name])
+    for name in MERGED_SCALARS:
+        if name in scalars:
+            data[name] = (dims, scalars[name], attrs[name])
+    data["stop_time"] = (dims, stop_time, {"units": "s", "long_name": "simulated time at which "
+                                           "the run stopped (NaN for a failed task)"})
+    data["stop_reason"] = (dims, stop_reason.astype(str), {
+        "units": "1", "long_name": "why the run stopped (error: the task raised, see error)"})
+    data["seed"] = (dims, seed, {"units": "1", "long_name": "run.seed of the task: SeedSequence("
+                                 "master, spawn_key=(task,)), 63 bits"})
+    data["microstructure_seed"] = (dims, micro_seed, {
+        "units": "1", "long_name": "seed that built the task's microstructure"})
+    data["task"] = (dims, np.arange(len(ens.tasks), dtype=np.int64).reshape(shape), {
+        "units": "1", "long_name": "task index (sweep point x replicas + replica)"})
+    data["error"] = (dims, error.astype(str), {"units": "1", "long_name": "the task's error "
+                                               "(exception class: message), empty if it finished"})
+    ds = xr.Dataset(data, coords=coords)
+    ds.attrs.update(_common_attrs(ens.deck, "kMC Li plating ensemble", command))
+    ds.attrs.update({"sweep": ens.description(), "tasks_directory": str(ens.directory),
+                     "failed_tasks": len(errors)})
     return ds
 
 

@@ -10,7 +10,8 @@ description (:func:`kmc.config.param`), ``__post_init__`` checks them and runs t
 * lattice gas: ``[lattice]``, ``[lattice_gas]``, ``[field]``;
 * the cell (MODEL.md section 1): ``[cell]``, ``[microstructure]`` (with ``pores``, ``flaws``,
   ``contour``, ``inclusion``), ``[material]``;
-* plating (MODEL.md sections 5-8): ``[protocol]``, ``[plating]``.
+* plating (MODEL.md sections 5-8): ``[protocol]``, ``[plating]``;
+* ensembles of plating runs (:mod:`kmc.ensemble`): ``[ensemble]`` :class:`EnsembleConfig`.
 
 The drive is one protocol family built by :func:`kmc.protocol.from_config`: ``[protocol]``
 (current density) of plating decks and ``[field]`` (field strength) of lattice-gas decks share
@@ -425,3 +426,72 @@ class PlatingConfig(Validated):
                                           unit="1/s", default=1.0, lo=0.0, lo_open=True)
     heal_rate_per_pressure: float = param("healing rate of a detached site per unit stack "
                                           "pressure", unit="1/(s*Pa)", default=1e-7, lo=0.0)
+
+
+# ---------------------------------------------------------------------------------------
+# Ensembles of plating runs (kmc.ensemble)
+# ---------------------------------------------------------------------------------------
+
+#: Deck keys an ensemble may not sweep, and why (one line each).
+NOT_SWEPT = {
+    "model": "the deck kind is fixed",
+    "run.seed": "each task's seed is drawn from the master run.seed; use ensemble.replicas",
+    "ensemble": "the ensemble does not sweep itself",
+    "output": "an ensemble writes one dataset",
+}
+
+
+def _flatten(table: dict, prefix: str = "") -> dict:
+    """``{"protocol": {"current_density": [...]}}`` -> ``{"protocol.current_density": [...]}``
+    (TOML turns an unquoted dotted key into nested tables)."""
+    flat = {}
+    for key, value in table.items():
+        if isinstance(value, dict):
+            flat.update(_flatten(value, f"{prefix}{key}."))
+        else:
+            flat[prefix + key] = value
+    return flat
+
+
+@dataclass(frozen=True)
+class EnsembleConfig(Validated):
+    """An ensemble of plating runs (``kmc ensemble``, :class:`kmc.ensemble.Ensemble`).
+
+    ``sweep`` maps dotted deck keys to lists of values written as in a deck
+    (``"protocol.current_density" = ["5 mA/cm^2", "10 mA/cm^2"]``); ``combine`` makes the
+    sweep points the Cartesian product of the lists (the last key varies fastest) or zips them
+    (lists of one length). Every sweep point runs ``replicas`` times with seeds drawn from the
+    master ``run.seed`` (:func:`kmc.ensemble.task_seed`). Here only the section's own shape is
+    checked; the deck (:class:`kmc.deck.PlatingDeck`) applies every sweep point with
+    ``deck.replace`` at load, so a bad key or value fails before any compute. The defaults (no
+    sweep, one replica) leave a deck's ``kmc run`` unchanged.
+    """
+
+    KEY = "ensemble"
+    replicas: int = param("runs per sweep point, each with its own seed", default=1, lo=1,
+                          hi=1_000_000)
+    vary: str = param("what a replica varies: 'kinetics' (the kinetic seed only; the replicas "
+                      "of a sweep point share the cell built from run.seed) or 'microstructure' "
+                      "(the cell too)", default="kinetics", choices=("kinetics", "microstructure"))
+    combine: str = param("sweep points: 'product' of the lists or 'zip' of lists of one length",
+                         default="product", choices=("product", "zip"))
+    sweep: dict = param("dotted deck key -> list of values as a deck writes them",
+                        default_factory=dict)
+    tasks: str = param("directory of the per-task files (empty: the dataset path with .tasks)",
+                       default="")
+
+    def check(self, prefix):
+        flat = _flatten(self.sweep)
+        if flat != self.sweep:
+            object.__setattr__(self, "sweep", flat)
+        for key, values in flat.items():
+            name = f"{prefix}sweep.{key}"
+            if not isinstance(values, (list, tuple)) or not values:
+                raise ConfigError(f"{name} = {values!r}: expected a non-empty list of values")
+            for bad, why in NOT_SWEPT.items():
+                if key == bad or key.startswith(bad + "."):
+                    raise ConfigError(f"{name}: not a sweep axis ({why})")
+        if self.combine == "zip" and len({len(v) for v in flat.values()}) > 1:
+            lengths = ", ".join(f"{k}: {len(v)}" for k, v in flat.items())
+            raise ConfigError(f"{prefix}combine = 'zip': the sweep lists must have one length, "
+                              f"got {lengths}")

@@ -18,13 +18,10 @@ checkpoint (:mod:`kmc.checkpoint`) from which the run continues bit for bit.
 """
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import json
 import logging
 import math
-import signal
-import threading
 import time as wallclock
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -45,6 +42,7 @@ from .features import FEATURE_INCLUSION
 from .field import FieldError, FieldParameters, FieldSolver, OpenCircuitError
 from .observables import Recorder, plated_charge
 from .protocol import Piecewise, from_config
+from .signals import stop_signals
 from .units import FARADAY
 
 log = logging.getLogger(__name__)
@@ -211,7 +209,7 @@ class Simulation:
             raise ConfigError("checkpoints need a simulation built from a deck "
                               "(Simulation.from_deck)")
         start = last_ckpt = wallclock.perf_counter()
-        with _stop_signals() as received:
+        with stop_signals() as received:
             while not self.stop_reason:
                 if received:
                     self.stop_reason = received[0]
@@ -424,23 +422,6 @@ class Simulation:
             raise CheckpointError(f"{path}: not a complete plating state "
                                   f"({exc.__class__.__name__}: {exc})") from None
         return sim
-
-
-@contextlib.contextmanager
-def _stop_signals():
-    """SIGINT and SIGTERM only set a flag (the list yielded: "interrupted" / "terminated"),
-    checked between kernel calls, so the state is consistent whenever the run stops."""
-    received = []
-    if threading.current_thread() is not threading.main_thread():
-        yield received
-        return
-    names = {signal.SIGINT: "interrupted", signal.SIGTERM: "terminated"}
-    old = {s: signal.signal(s, lambda num, _: received.append(names[num])) for s in names}
-    try:
-        yield received
-    finally:
-        for s, handler in old.items():
-            signal.signal(s, handler)
 
 
 def simulate(deck, progress=None, checkpoint=None) -> Result:
