@@ -17,6 +17,11 @@ from .version import __version__
 from .errors import KmcError
 
 
+def _command(args) -> str:
+    """The command line as typed (the ``history`` entry of the datasets)."""
+    return " ".join(shlex.quote(a) for a in ["kmc", *getattr(args, "argv", [])])
+
+
 def _microstructure(args, deck=None) -> int:
     from .deck import MicrostructureDeck, check_figure_path, load_deck
     from .materials import load_material, resolve
@@ -35,7 +40,8 @@ def _microstructure(args, deck=None) -> int:
     dataset = Path(args.output or deck.output.dataset)
     check_output_path(dataset, "output.dataset", force=args.force)
     micro = build(deck)
-    ds = microstructure_dataset(micro, deck, material)
+    ds = microstructure_dataset(micro, deck, material, command=_command(args), sources=(
+        load_material(deck.material.name, deck.material.overrides),))
     write_dataset(ds, dataset)
     print(f"wrote {dataset}  ({micro.n_grains} grains, {micro.shape[0]}x{micro.shape[1]}x"
           f"{micro.shape[2]} sites, mean grain diameter "
@@ -62,6 +68,14 @@ def checkpoint_path(deck, dataset: Path, given=None) -> Path:
 #: four leave a checkpoint. Input errors exit 2.
 EXIT_STATUS = {"short": 0, "open_circuit": 0, "duration": 0, "protocol_end": 0, "max_events": 3,
                "wall_time": 3, "field_error": 4, "interrupted": 130, "terminated": 143}
+
+
+def ensemble_exit_status(run) -> int:
+    """Exit status of ``kmc ensemble``: 0 every task finished, 5 some failed, 130/143 stopped
+    by SIGINT/SIGTERM (finished tasks kept)."""
+    if run.stopped:
+        return 130 if run.stopped == "interrupted" else 143
+    return 5 if run.failed else 0
 
 
 def check_output_path(path: Path, key: str, force: bool = True) -> None:
@@ -144,7 +158,7 @@ def _plating(args, deck) -> int:
                 deck = dataclasses.replace(deck, run=dataclasses.replace(deck.run, **overrides))
             sim = Simulation.from_deck(deck, progress=progress)
         result = sim.run(ckpt)
-    ds = result.to_dataset()
+    ds = result.to_dataset(_command(args))
     write_dataset(ds, dataset)
     t_short = float(ds["t_short"])
     short = (f"short at {t_short:.4g} s after {float(ds['charge_at_short']) / result.area * 1e-4 / 3.6:.3g} "
@@ -185,7 +199,7 @@ def _run(args) -> int:
         check_output_path(Path(figure), "output.figure", force=True)
     with Progress(deck.run.duration, quiet=args.quiet) as progress:
         result = simulate(deck, progress=lambda t: progress(t, "lattice gas"))
-    ds = lattice_gas_dataset(result)
+    ds = lattice_gas_dataset(result, _command(args))
     write_dataset(ds, dataset)
     print(f"wrote {dataset}  ({result.stop_events:,} events, "
           f"{result.wall_time:.2f} s wall, stop: {result.stop_reason})")
@@ -195,14 +209,18 @@ def _run(args) -> int:
 
 
 def _analyze(args) -> int:
-    from .analysis import lattice_gas_transport, microstructure_report
+    from .analysis.report import default_path, write_report
     from .output import open_dataset
 
     ds = open_dataset(args.dataset)
-    report = (microstructure_report(ds) if ds.attrs.get("model") == "microstructure"
-              else lattice_gas_transport(ds).report())
-    for line in report:
+    path = Path(args.output) if args.output else default_path(ds)
+    if path.suffix != ".md":
+        raise KmcError(f"-o {str(path)!r}: the report is markdown; give a path ending in .md")
+    check_output_path(path, "-o")
+    rep = write_report(ds, path)
+    for line in rep.key_lines:
         print(line)
+    print(f"wrote {rep.path}  ({len(rep.figures)} figure(s) beside it)")
     return 0
 
 
@@ -257,9 +275,9 @@ def _decks(args) -> int:
 
 def _ensemble(args) -> int:
     """`kmc ensemble`: every rank loads and checks the deck (an input error stops them all
-    before any MPI collective); rank 0 runs the ensemble, the other ranks serve tasks."""
+    before any MPI collective); rank 0 runs the ensemble and merges, every rank runs tasks."""
     from .deck import PlatingDeck, load_deck, parse_override
-    from .ensemble import Ensemble, exit_status
+    from .ensemble import Ensemble
     from .executors import executor, mpi_size
     from .output import write_dataset
 
@@ -271,11 +289,11 @@ def _ensemble(args) -> int:
     dataset = Path(args.output or deck.output.dataset)
     ens = Ensemble(deck, tasks=args.tasks or deck.ensemble.tasks or dataset.with_suffix(".tasks"))
     check_output_path(dataset, "output.dataset", force=args.force)
-    command = " ".join(shlex.quote(a) for a in ["kmc", *args.argv])
+    command = _command(args)
     with executor(args.workers) as ex:
         if ex is None:  # an MPI rank other than 0: it served tasks until rank 0 finished
             return 0
-        where = (f"on {mpi_size() - 1} MPI worker rank(s)" if mpi_size() > 1 else
+        where = (f"on {mpi_size()} MPI ranks" if mpi_size() > 1 else
                  f"on {args.workers} worker processes" if args.workers and args.workers > 1
                  else "in process")
         pending = len(ens.pending()) if ens.directory.is_dir() else len(ens.tasks)
@@ -299,7 +317,7 @@ def _ensemble(args) -> int:
         print(f"kmc: {run.stopped}: {run.computed} task(s) finished in this run, "
               f"{run.computed + run.reused} of {run.total} kept in {ens.directory}; run the same "
               "command again to resume", file=sys.stderr)
-        return exit_status(run)
+        return ensemble_exit_status(run)
     ds = ens.merge(command)
     write_dataset(ds, dataset)
     reasons = {}
@@ -314,7 +332,7 @@ def _ensemble(args) -> int:
         for index, rec in errors.items():
             print(f"  task-{index:06d} {rec['overrides']}: {rec['error_class']}: {rec['message']}",
                   file=sys.stderr)
-    return 5 if errors else exit_status(run)
+    return 5 if errors else ensemble_exit_status(run)
 
 
 def parser() -> argparse.ArgumentParser:
@@ -376,9 +394,11 @@ def parser() -> argparse.ArgumentParser:
                    help="log every epoch, field solve and stop of every task")
     e.set_defaults(func=_ensemble)
 
-    a = sub.add_parser("analyze", help="summarise a dataset written by `kmc run` or "
-                                       "`kmc microstructure`")
-    a.add_argument("dataset")
+    a = sub.add_parser("analyze", help="markdown report with figures of a dataset of `kmc run`, "
+                                       "`kmc microstructure` or `kmc ensemble`")
+    a.add_argument("dataset", help="netCDF dataset")
+    a.add_argument("-o", "--output", help="report path ending in .md (default: the dataset path "
+                                          "with .report.md); figures are written beside it")
     a.set_defaults(func=_analyze)
 
     b = sub.add_parser("bench", help="measure engine throughput (events per second)")

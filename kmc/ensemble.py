@@ -26,8 +26,10 @@ the tasks one by one as workers free up (dynamic scheduling: uneven run times ba
 :func:`kmc.executors.executor` picks one at the edge: in-process (:class:`SerialExecutor`), a process pool
 (``workers > 1``; forkserver or spawn, one BLAS thread per worker), or, when the process was
 started by an MPI launcher (``mpiexec -n N``, detected from its environment variables without
-importing mpi4py), :class:`mpi4py.futures.MPICommExecutor` on ``COMM_WORLD`` with root 0:
-rank 0 hands out the tasks, the other ranks serve them (there it yields None).
+importing mpi4py), :class:`kmc.executors.MPIExecutor` on ``COMM_WORLD``: every rank, rank 0
+included, takes the next task index from one atomic counter and runs it (dynamic
+self-scheduling; :meth:`Ensemble.run` uses its ``imap``); rank 0 reports and merges, the other
+ranks get None from :func:`~kmc.executors.executor`.
 
 **Files.** Each finished task is written at once, atomically, to ``TASKS/task-000012.nc`` (the
 run's dataset, :func:`kmc.output.plating_dataset`); a task that raises leaves
@@ -35,7 +37,7 @@ run's dataset, :func:`kmc.output.plating_dataset`); a task that raises leaves
 others go on. ``TASKS/ensemble.json`` records the deck: a second run of the same ensemble skips
 every task whose ``.nc`` exists (failed tasks are tried again) and refuses a directory written
 by another deck. :meth:`Ensemble.merge` reads the task files into one dataset
-(:func:`kmc.output.ensemble_dataset`).
+(:func:`kmc.merge.ensemble_dataset`).
 """
 from __future__ import annotations
 
@@ -45,16 +47,17 @@ import itertools
 import json
 import logging
 import os
-import tempfile
 import time as wallclock
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
+from . import executors
 from .deck import EnsembleConfig, PlatingDeck, as_dict
 from .errors import ConfigError, KmcError
 from .executors import SerialExecutor, forward_signal
+from .output import write_json
 from .signals import stop_signals
 
 log = logging.getLogger(__name__)
@@ -172,18 +175,6 @@ def _cell(deck):
     return _CELLS[key]
 
 
-def _write_json(path: Path, data: dict) -> None:
-    """Write ``data`` as JSON atomically (temporary file in the same folder, then rename)."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(data, fh, indent=1, sort_keys=True)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def one_line(exc: BaseException) -> str:
     """An exception as one line: its message's first line (or its class name)."""
     text = str(exc).strip().splitlines()
@@ -211,6 +202,8 @@ def run_task(job: _Job) -> dict:
         ds.attrs.update({"ensemble_task": task.index, "ensemble_point": task.point,
                          "ensemble_replica": task.replica,
                          "ensemble_overrides": json.dumps(task.overrides, sort_keys=True)})
+        if executors.RANK is not None:  # which MPI rank ran it: a diagnostic, not data
+            ds.attrs["ensemble_rank"] = executors.RANK
         write_dataset(ds, directory / f"{task.name}.nc")
         (directory / f"{task.name}.error.json").unlink(missing_ok=True)
         return {"index": task.index, "status": "done", "stop_reason": result.stop_reason,
@@ -220,7 +213,7 @@ def run_task(job: _Job) -> dict:
         message = f"{exc.__class__.__name__}: {one_line(exc)}"
         record = {"index": task.index, "error_class": exc.__class__.__name__,
                   "message": one_line(exc), "overrides": task.overrides, "seed": task.seed}
-        _write_json(directory / f"{task.name}.error.json", record)
+        write_json(directory / f"{task.name}.error.json", record)
         return {"index": task.index, "status": "failed", "error": message,
                 "wall": wallclock.perf_counter() - start}
 
@@ -364,7 +357,7 @@ class Ensemble:
                                "ensemble.json differs from this deck); delete it to start "
                                "afresh, or set ensemble.tasks elsewhere")
         else:
-            _write_json(path, manifest)
+            write_json(path, manifest)
 
     def pending(self) -> list[Task]:
         """Tasks without a dataset file (failed tasks included: they run again)."""
@@ -393,42 +386,58 @@ class Ensemble:
         ex = executor if executor is not None else SerialExecutor()
         todo = self.pending()
         out = EnsembleRun(total=len(self.tasks), reused=len(self.tasks) - len(todo))
-        window = max(1, 2 * int(getattr(ex, "max_workers", None) or getattr(ex, "_max_workers", 1)))
-        queue, running, forwarded = iter(todo), {}, False
         done = out.reused
+
+        def record(task, outcome, received):
+            nonlocal done
+            status = outcome["status"]
+            if status in _SIGNALLED:
+                received.append(status)
+                return
+            done += 1
+            if status == "failed":
+                out.failed[task.index] = outcome["error"]
+            else:
+                out.computed += 1
+            if progress is not None:
+                progress(done, out.total, task, outcome)
+
         with stop_signals() as received:
-            while True:
-                while not received and len(running) < window:
-                    task = next(queue, None)
-                    if task is None:
-                        break
-                    running[ex.submit(run_task, self._job(task))] = task
-                if not running:
-                    break
-                finished, _ = cf.wait(running, timeout=0.25, return_when=cf.FIRST_COMPLETED)
-                for fut in sorted(finished, key=lambda f: running[f].index):
-                    task = running.pop(fut)
-                    outcome = self._outcome(fut, task, received)
-                    status = outcome["status"]
-                    if status in _SIGNALLED:
-                        received.append(status)
-                        continue
-                    done += 1
-                    if status == "failed":
-                        out.failed[task.index] = outcome["error"]
-                    else:
-                        out.computed += 1
-                    if progress is not None:
-                        progress(done, out.total, task, outcome)
-                if received and not forwarded:
-                    forwarded = True
-                    for fut in list(running):
-                        if fut.cancel():
-                            running.pop(fut)
-                    forward_signal(ex, received[0])
+            if hasattr(ex, "imap"):  # MPIExecutor: every rank takes tasks from one counter
+                jobs = [self._job(task) for task in todo]
+                for fut in ex.imap(run_task, jobs, stop=_stops, stopped=lambda: bool(received)):
+                    task = todo[fut.index]
+                    record(task, self._outcome(fut, task, received), received)
+                received.extend(ex.remote_stops)
+            else:
+                self._submit(ex, todo, record, received)
         out.stopped = received[0] if received else ""
         out.wall_time = wallclock.perf_counter() - start
         return out
+
+    def _submit(self, ex, todo, record, received) -> None:
+        """Submit ``todo`` to a ``concurrent.futures`` executor, at most twice its workers
+        queued at a time; on a stop, cancel the queued tasks and forward the signal."""
+        window = max(1, 2 * int(getattr(ex, "max_workers", None) or getattr(ex, "_max_workers", 1)))
+        queue, running, forwarded = iter(todo), {}, False
+        while True:
+            while not received and len(running) < window:
+                task = next(queue, None)
+                if task is None:
+                    break
+                running[ex.submit(run_task, self._job(task))] = task
+            if not running:
+                break
+            finished, _ = cf.wait(running, timeout=0.25, return_when=cf.FIRST_COMPLETED)
+            for fut in sorted(finished, key=lambda f: running[f].index):
+                task = running.pop(fut)
+                record(task, self._outcome(fut, task, received), received)
+            if received and not forwarded:
+                forwarded = True
+                for fut in list(running):
+                    if fut.cancel():
+                        running.pop(fut)
+                forward_signal(ex, received[0])
 
     def _outcome(self, fut, task: Task, received) -> dict:
         """A future's outcome; a worker that died is a failed task (unless we were stopping)."""
@@ -440,7 +449,7 @@ class Ensemble:
             if received:
                 return {"index": task.index, "status": received[0]}
             message = f"{exc.__class__.__name__}: {one_line(exc)}"
-            _write_json(self.error_path(task), {
+            write_json(self.error_path(task), {
                 "index": task.index, "error_class": exc.__class__.__name__,
                 "message": one_line(exc), "overrides": task.overrides, "seed": task.seed})
             return {"index": task.index, "status": "failed", "error": message}
@@ -455,25 +464,22 @@ class Ensemble:
         return out
 
     def merge(self, command: str = "kmc.Ensemble.merge"):
-        """The ensemble as one :class:`xarray.Dataset` (:func:`kmc.output.ensemble_dataset`).
+        """The ensemble as one :class:`xarray.Dataset` (:func:`kmc.merge.ensemble_dataset`).
 
         Raises
         ------
         KmcError
             Some task has neither a dataset nor an error record (run the ensemble again).
         """
-        from .output import ensemble_dataset
+        from .merge import ensemble_dataset
 
         return ensemble_dataset(self, command)
 
 
-def exit_status(run: EnsembleRun) -> int:
-    """Exit status of ``kmc ensemble``: 0 every task finished, 5 some failed, 130/143 stopped
-    by SIGINT/SIGTERM (finished tasks kept)."""
-    if run.stopped:
-        return 130 if run.stopped == "interrupted" else 143
-    return 5 if run.failed else 0
+def _stops(outcome: dict) -> bool:
+    """A task outcome after which no new task starts (a signal stopped it)."""
+    return outcome["status"] in _SIGNALLED
 
 
-__all__ = ["Ensemble", "EnsembleRun", "Task", "exit_status", "run_task", "sweep_points",
+__all__ = ["Ensemble", "EnsembleRun", "Task", "run_task", "sweep_points",
            "task_seed"]

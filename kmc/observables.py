@@ -148,6 +148,8 @@ SCALARS = {
     "mean_current_density": ("A m-2", "mean applied current density over the interval ending here"),
     "t_short": ("s", "time of the first short circuit (NaN: censored, no short)"),
     "charge_at_short": ("C", "net charge moved toward the electrode at z = 0 before the short (NaN if none)"),
+    "ccd": ("A m-2", "critical current density: plating current density J_k of the staircase step "
+                     "during which the cell shorted (NaN: no short, or not a staircase protocol)"),
     "short_path_gb_fraction": ("1", "fraction of the shortest Li path's edges that cross a grain boundary"),
     "short_path_gb_site_fraction": ("1", "fraction of the shortest Li path's sites that are grain-boundary sites"),
     "gb_site_fraction": ("1", "fraction of sites that are grain-boundary sites"),

@@ -9,6 +9,8 @@ import dataclasses
 import datetime as _dt
 import json
 import os
+import shlex
+import sys
 import tempfile
 from pathlib import Path
 
@@ -17,7 +19,7 @@ import xarray as xr
 
 from .version import __version__
 from .deck import as_dict
-from .errors import DatasetError, KmcError
+from .errors import DatasetError
 from .observables import SCALARS, SERIES
 
 #: name -> (units, long_name) for every variable a dataset may hold; the plating observables
@@ -26,7 +28,8 @@ VARIABLES = {
     **{o.name: (o.units, o.long_name) for o in SERIES},
     **SCALARS,
     "time": ("s", "simulated time"),
-    "axis": ("1", "Cartesian axis"),
+    "axis": ("1", "Cartesian axis index (0 x, 1 y, 2 z; names in axis_label)"),
+    "axis_label": ("1", "name of the Cartesian axis"),
     "x": ("m", "site centre along x"),
     "y": ("m", "site centre along y"),
     "z": ("m", "site centre along z (from the electrode at z = 0)"),
@@ -64,11 +67,13 @@ VARIABLES = {
     "band_gap": ("eV", "electronic band gap of the site (GB value on GB sites)"),
     "youngs_modulus": ("Pa", "Young's modulus of the site (r_E E on GB sites)"),
     "trap_depth": ("eV", "electron trap depth (0 = no trap)"),
-    "quaternion": ("1", "quaternion component"),
+    "quaternion": ("1", "quaternion component index (0 x, 1 y, 2 z, 3 w; names in quaternion_label)"),
+    "quaternion_label": ("1", "name of the quaternion component"),
     # plating runs (MODEL.md section 8)
     "snapshot": ("1", "snapshot index"),
     "snapshot_time": ("s", "simulated time of the snapshot"),
-    "channel": ("1", "event channel"),
+    "channel": ("1", "event channel kind index (names in channel_label)"),
+    "channel_label": ("1", "name of the event channel kind"),
     "content": ("1", "Li content of the site in quanta (n_q = full)"),
     "pressure": ("Pa", "Li pressure of the site"),
     "strain_proxy": ("1", "Li pressure over the local Young's modulus (compare micro-Laue strain maps)"),
@@ -95,6 +100,73 @@ def _attrs(name: str) -> dict:
     return {"units": units, "long_name": long_name, **FLAGS.get(name, {})}
 
 
+#: CF attributes of the coordinates beyond units and long name. Time is simulated time from
+#: the start of the run in seconds (``units = "s"``, no reference date: xarray leaves it a
+#: float). x, y, z are Cartesian
+#: positions in the cell, not map projections, and CF has no standard name for them
+#: (``projection_x_coordinate`` is for map projections), so they carry ``axis`` only; z
+#: increases away from the electrode at z = 0 (``positive = "up"``, as CF asks of a Z axis).
+COORDINATE_ATTRS = {
+    "time": {"axis": "T", "standard_name": "time"},
+    "x": {"axis": "X"},
+    "y": {"axis": "Y"},
+    "z": {"axis": "Z", "positive": "up"},
+}
+
+
+def _coord_attrs(name: str) -> dict:
+    return {**_attrs(name), **COORDINATE_ATTRS.get(name, {})}
+
+
+def _site_coords(shape, h: float) -> dict:
+    """Numeric x, y, z coordinates [m] (site centres) of a grid of ``shape`` (x, y, z order)."""
+    return {d: (d, (np.arange(n) + 0.5) * h, _coord_attrs(d)) for d, n in zip("xyz", shape)}
+
+
+def _labels(dim: str, labels) -> tuple[dict, dict]:
+    """A dimension of named entries the CF way: an integer coordinate ``dim`` with
+    ``flag_values``/``flag_meanings``, and the names as the auxiliary variable ``dim_label``
+    (CF: string labels are auxiliary variables, never coordinates)."""
+    labels = [str(v) for v in labels]
+    index = np.arange(len(labels), dtype=np.int8)
+    coord = {dim: (dim, index, {**_attrs(dim), "flag_values": index,
+                                "flag_meanings": " ".join(labels)})}
+    data = {f"{dim}_label": ((dim,), np.array(labels, dtype=object))}
+    return coord, data
+
+
+def zyx(grid: np.ndarray) -> np.ndarray:
+    """A site map of the grid order (x, y[, z]) in the dataset order (z, y, x), contiguous;
+    leading dimensions (snapshot, ...) stay in front. The values are not changed."""
+    grid = np.asarray(grid)
+    n = 3 if grid.ndim >= 3 else grid.ndim
+    lead = tuple(range(grid.ndim - n))
+    return np.ascontiguousarray(grid.transpose(lead + tuple(reversed(range(grid.ndim - n, grid.ndim)))))
+
+
+def api_command(call: str) -> str:
+    """The history entry of a dataset built from Python: the call and the interpreter's argv."""
+    argv = " ".join(shlex.quote(a) for a in sys.argv) if sys.argv and sys.argv[0] else "interactive"
+    return f"{call} (Python API; {argv})"
+
+
+def references(*materials) -> dict:
+    """Provenance attributes of material sets (:class:`kmc.materials.Material`): ``references``,
+    the de-duplicated sources of the values measured or derived (tags S, R, R2, D), one per
+    line as ``material: source``, and ``material_estimates``, the values that are model
+    estimates (tag E) or deck overrides, whose reasons are in the material files and the deck."""
+    refs, estimates = [], []
+    for m in materials:
+        if m is None:
+            continue
+        for prop, v in getattr(m, "values", {}).items():
+            if v.tag in ("E", "override"):
+                estimates.append(f"{m.name}.{prop} ({'estimate' if v.tag == 'E' else 'deck override'})")
+            elif f"{m.name}: {v.source}" not in refs:
+                refs.append(f"{m.name}: {v.source}")
+    return {"references": "\n".join(refs), "material_estimates": ", ".join(estimates)}
+
+
 def _common_attrs(deck, title: str, command: str, config=None) -> dict:
     """CF and provenance attributes; ``config`` (a dict) stands in for a deck (None)."""
     return {
@@ -110,24 +182,26 @@ def _common_attrs(deck, title: str, command: str, config=None) -> dict:
 
 
 def _map_dims(shape) -> tuple:
-    return ("x", "y", "z")[: len(shape)]
+    """Dimensions of a site map of grid ``shape`` (x, y[, z]): (z, y, x), or (y, x) in 2D grids."""
+    return tuple(reversed(("x", "y", "z")[: len(shape)]))
 
 
-def lattice_gas_dataset(result) -> xr.Dataset:
+def lattice_gas_dataset(result, command: str | None = None) -> xr.Dataset:
     """Build the dataset of a :class:`kmc.lattice_gas.LatticeGasResult`.
 
     Data variables depend only on the deck and seed (bit-identical across runs); wall-clock
-    facts go to the attributes.
+    facts go to the attributes. Maps are ordered (z, y, x) ((y, x) on a 2D lattice);
+    ``command`` is the history entry (default: the Python call).
     """
     from .lattice_gas import hop_rate
 
     deck, graph = result.deck, result.graph
     dims = _map_dims(graph.shape)
     h = graph.spacing
-    coords = {"time": ("time", result.times, _attrs("time")),
-              "axis": ("axis", np.array(["x", "y", "z"]), _attrs("axis"))}
-    for d, n in zip(dims, graph.shape):
-        coords[d] = (d, (np.arange(n) + 0.5) * h, _attrs(d))  # site centres, as in every map
+    coords = {"time": ("time", result.times, _coord_attrs("time"))}
+    axis_coord, labels = _labels("axis", ["x", "y", "z"])
+    coords.update(axis_coord)
+    coords.update(_site_coords(graph.shape, h))  # site centres, as in every map
     gas = deck.lattice_gas
     data = {
         "events": (("time",), result.events),
@@ -135,229 +209,126 @@ def lattice_gas_dataset(result) -> xr.Dataset:
         "total_rate": (("time",), result.total_rate),
         "mean_displacement": (("time", "axis"), result.mean_displacement),
         "msd": (("time",), result.msd),
-        "occupancy_initial": (dims, graph.to_grid(result.initial_occupancy)),
-        "occupancy_final": (dims, graph.to_grid(result.final_occupancy)),
-        "site_energy": (dims, graph.to_grid(result.site_energy)),
+        "occupancy_initial": (dims, zyx(graph.to_grid(result.initial_occupancy))),
+        "occupancy_final": (dims, zyx(graph.to_grid(result.final_occupancy))),
+        "site_energy": (dims, zyx(graph.to_grid(result.site_energy))),
         "n_particles": ((), np.int64(result.n_particles)),
         "hop_rate": ((), hop_rate(gas.attempt_frequency, gas.barrier, deck.conditions.temperature)),
+        **labels,
     }
     ds = xr.Dataset({k: (dims_, np.asarray(v), _attrs(k)) for k, (dims_, v) in data.items()},
                     coords=coords)
-    ds.attrs.update(_common_attrs(deck, "kMC lattice-gas run", "kmc run"))
+    ds.attrs.update(_common_attrs(deck, "kMC lattice-gas run",
+                                  command or api_command("kmc.output.lattice_gas_dataset(result)")))
     ds.attrs.update({"stop_reason": result.stop_reason, "stop_time_s": result.stop_time,
                      "stop_events": result.stop_events, "wall_time_s": result.wall_time})
     return ds
 
 
-def microstructure_dataset(micro, deck, material=None) -> xr.Dataset:
-    """Grain, phase and boundary maps, per-grain and per-boundary tables, statistics and, with
-    a resolved ``material``, the per-site property maps of ``Microstructure.site_properties``."""
+def microstructure_dataset(micro, deck, material=None, command: str | None = None,
+                          sources=None) -> xr.Dataset:
+    """Grain, phase and boundary maps (z, y, x), per-grain and per-boundary tables, statistics
+    and, with a resolved ``material``, the per-site property maps of
+    ``Microstructure.site_properties``. ``sources``: the :class:`kmc.materials.Material` sets
+    whose value sources go to the ``references`` attribute; ``command``: the history entry
+    (default: the Python call)."""
     h = micro.spacing
-    coords = {d: (d, (np.arange(n) + 0.5) * h, _attrs(d)) for d, n in zip("xyz", micro.shape)}
-    coords["axis"] = ("axis", np.array(["x", "y", "z"]), _attrs("axis"))
-    coords["quaternion"] = ("quaternion", np.array(["x", "y", "z", "w"]), _attrs("quaternion"))
+    coords = _site_coords(micro.shape, h)
+    axis_coord, axis_labels = _labels("axis", ["x", "y", "z"])
+    quat_coord, quat_labels = _labels("quaternion", ["x", "y", "z", "w"])
+    coords.update(axis_coord)
+    coords.update(quat_coord)
     coords["end"] = ("end", np.array([0, 1], np.int8), _attrs("end"))
     gb, tj = micro.classify()
     pairs, angle = micro.gb_pairs()
     stats = micro.statistics()
-    grid = ("x", "y", "z")
+    grid = ("z", "y", "x")
     data = {
-        "grain": (grid, micro.grain),
-        "phase": (grid, micro.phase),
-        "gb_site": (grid, gb.astype(np.uint8)),
-        "triple_junction": (grid, tj.astype(np.uint8)),
-        "feature": (grid, micro.feature),
+        "grain": (grid, zyx(micro.grain)),
+        "phase": (grid, zyx(micro.phase)),
+        "gb_site": (grid, zyx(gb.astype(np.uint8))),
+        "triple_junction": (grid, zyx(tj.astype(np.uint8))),
+        "feature": (grid, zyx(micro.feature)),
         "orientation": (("grain_id", "quaternion"), micro.orientation),
         "seed_position": (("grain_id", "axis"), micro.seeds),
         "grain_diameter": (("grain_id",), micro.grain_diameters()),
         "gb_pair": (("pair", "end"), pairs),
         "misorientation": (("pair",), np.degrees(angle)),
+        **axis_labels, **quat_labels,
     }
     data.update({k: ((), v) for k, v in stats.items() if k in VARIABLES})
     if material is not None:
-        data.update({k: (grid, v) for k, v in micro.site_properties(material).items()
+        data.update({k: (grid, zyx(v)) for k, v in micro.site_properties(material).items()
                      if k != "ionic_conductivity"})
     ds = xr.Dataset({k: (dims, np.asarray(v), _attrs(k)) for k, (dims, v) in data.items()},
                     coords=coords)
-    ds.attrs.update(_common_attrs(deck, "kMC microstructure", "kmc microstructure"))
+    ds.attrs.update(_common_attrs(deck, "kMC microstructure", command or api_command(
+        "kmc.output.microstructure_dataset(micro, deck, material)")))
     ds.attrs.update({"material": deck.material.name, "amorphous": int(micro.amorphous),
                      "spacing_m": h})
     if material is not None:
         ds.attrs["material_json"] = json.dumps(dataclasses.asdict(material), sort_keys=True)
+    if sources is not None:
+        ds.attrs.update(references(*sources))
     return ds
 
 
-def plating_dataset(result) -> xr.Dataset:
+def plating_dataset(result, command: str | None = None) -> xr.Dataset:
     """Dataset of a :class:`kmc.simulation.Result`: time series, depth profile,
-    snapshots, static maps and scalars (MODEL.md section 8), CF units on every variable and the
-    resolved deck and material in the attributes. Data variables depend only on deck and seed."""
+    snapshots, static maps (z, y, x) and scalars (MODEL.md section 8), CF units on every
+    variable; the resolved deck and material, the sources of the material values
+    (``references``) and a ``history`` line with ``command`` (default: the Python call) in the
+    attributes. Data variables depend only on deck and seed."""
     from .codes import CHANNELS
 
     g, micro, obs = result.graph, result.micro, result.observations
     h = micro.spacing
-    grid = ("x", "y", "z")
-    coords = {d: (d, (np.arange(n) + 0.5) * h, _attrs(d)) for d, n in zip("xyz", micro.shape)}
-    coords["time"] = ("time", obs["time"], _attrs("time"))
-    coords["channel"] = ("channel", np.array(CHANNELS), _attrs("channel"))
+    grid = ("z", "y", "x")
+    coords = _site_coords(micro.shape, h)
+    coords["time"] = ("time", obs["time"], _coord_attrs("time"))
+    channel_coord, channel_labels = _labels("channel", CHANNELS)
+    coords.update(channel_coord)
     data = {k: (("time",), v) for k, v in obs.items() if k not in ("time", "li_depth_profile")}
     data["li_depth_profile"] = (("time", "z"), obs["li_depth_profile"])
-    data["grain"] = (grid, micro.grain)
-    data["gb_site"] = (grid, g.to_grid(g.site_data["gb"]))
-    data["feature"] = (grid, micro.feature)
+    data["grain"] = (grid, zyx(micro.grain))
+    data["gb_site"] = (grid, zyx(g.to_grid(g.site_data["gb"])))
+    data["feature"] = (grid, zyx(micro.feature))
     snaps = result.snapshots
     if snaps:
         coords["snapshot"] = ("snapshot", np.arange(len(snaps["time"])), _attrs("snapshot"))
         data["snapshot_time"] = (("snapshot",), snaps["time"])
         modulus = np.asarray(g.site_data["youngs_modulus"], float)
         for name in ("phase", "content", "pressure", "cluster_class"):
-            data[name] = (("snapshot",) + grid, np.array([g.to_grid(v) for v in snaps[name]]))
+            data[name] = (("snapshot",) + grid, zyx(np.array([g.to_grid(v) for v in snaps[name]])))
         data["strain_proxy"] = (("snapshot",) + grid,
-                                np.array([g.to_grid(p / modulus) for p in snaps["pressure"]]))
+                                zyx(np.array([g.to_grid(p / modulus) for p in snaps["pressure"]])))
     sc = dict(result.scalars)
     path = sc.pop("short_path", None)
-    data["short_path"] = (grid, g.to_grid(path if path is not None else np.zeros(g.n_sites, np.uint8)))
+    data["short_path"] = (grid, zyx(g.to_grid(path if path is not None
+                                              else np.zeros(g.n_sites, np.uint8))))
     data["events_by_kind"] = (("channel",), sc.pop("events_by_kind"))
+    data.update(channel_labels)
     data.update({k: ((), v) for k, v in sc.items()})
     data["stop_reason"] = ((), np.array(result.stop_reason))
     data["seed"] = ((), np.int64(result.config["run"]["seed"]))
     ds = xr.Dataset({k: (dims, np.asarray(v), _attrs(k)) for k, (dims, v) in data.items()},
                     coords=coords)
-    ds.attrs.update(_common_attrs(result.deck, "kMC Li plating run", "kmc run", result.config))
+    ds.attrs.update(_common_attrs(result.deck, "kMC Li plating run",
+                                  command or api_command("kmc.Result.to_dataset()"), result.config))
     if result.cell.deck is not None:  # the seed that built the microstructure
         ds.attrs["microstructure_seed"] = result.cell.deck.run.seed
     ds.attrs.update({"material": result.cell.material.name, "spacing_m": h,
                      "material_json": json.dumps(dataclasses.asdict(result.material), sort_keys=True),
                      "stop_reason": result.stop_reason, "wall_time_s": result.wall_time,
                      "profile_json": json.dumps(result.profile, sort_keys=True)})
-    return ds
-
-
-# --- ensembles (kmc.ensemble) ----------------------------------------------------------------
-
-#: Time-series variables of a task renamed in the merge when a sweep axis takes their name
-#: (``current_density`` the axis, ``current_density_observed`` the series).
-OBSERVED_SUFFIX = "_observed"
-
-#: Scalars of a task kept per task in the merge (dims: sweep axes, replica).
-MERGED_SCALARS = ("t_short", "charge_at_short", "short_path_gb_fraction",
-                  "short_path_gb_site_fraction", "short_path_tortuosity", "short_path_length",
-                  "gb_site_fraction", "gb_edge_fraction", "crack_span_time", "quantum_charge",
-                  "cell_area")
-
-
-def _coordinate(values: list, meta: dict):
-    """A sweep axis's values as a coordinate array: numbers in SI, else strings."""
-    if all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values):
-        return np.asarray(values, np.int64 if all(isinstance(v, int) for v in values) else float)
-    if all(isinstance(v, str) for v in values):
-        return np.asarray(values, object)
-    return np.asarray([json.dumps(v) for v in values], object)
-
-
-def ensemble_dataset(ens, command: str = "kmc.Ensemble.merge") -> xr.Dataset:
-    """One dataset of all tasks of the :class:`kmc.ensemble.Ensemble` ``ens``.
-
-    Dimensions: the sweep axes (:attr:`Ensemble.axes`; coordinates in SI with ``units`` and
-    ``deck_key``), ``replica``, and ``time``, the union of the points' observation grids
-    0 .. ``run.duration``: each run's series is put on it (NaN after the run stopped; its stop
-    time is the scalar ``stop_time``). Scalars per task: :data:`MERGED_SCALARS` (``t_short``
-    NaN for a censored run), ``stop_time``, ``stop_reason`` (``"error"`` for a failed task),
-    ``seed``, ``microstructure_seed``, ``error`` (the one-line error, else empty). A series
-    whose name is that of a sweep axis gets the suffix ``_observed``. Snapshots, maps and depth
-    profiles stay in the task files. Attributes: the deck (``config_json``), ``kmc_version``,
-    a history line with ``command``, ``sweep`` and ``tasks_directory``.
-    """
-    from .ensemble import field_of
-
-    axes, R = ens.axes, ens.config.replicas
-    shape = tuple(len(ens.config.sweep[keys[0]]) for keys in axes.values()) + (R,)
-    if ens.config.combine == "zip" and axes:
-        shape = (len(ens.points), R)
-    dims = tuple(axes) + ("replica",)
-    grid = np.unique(np.concatenate([
-        np.linspace(0.0, d.run.duration, d.run.observations)
-        for d in (ens._base.replace(p) if p else ens._base for p in ens.points)]))
-    errors = ens.errors()
-    missing = [t for t in ens.tasks if not ens.path(t).exists() and t.index not in errors]
-    if missing:
-        raise KmcError(f"{ens.directory}: {len(missing)} of {len(ens.tasks)} tasks have no result "
-                       f"(first: {missing[0].name}); run the ensemble again to finish it")
-
-    def flat(index_arrays):
-        return np.unravel_index(index_arrays, shape)
-
-    scalars, series, attrs = {}, {}, {}
-    stop_reason = np.full(shape, "error", object)
-    error = np.full(shape, "", object)
-    seed = np.zeros(shape, np.int64)
-    micro_seed = np.zeros(shape, np.int64)
-    stop_time = np.full(shape, np.nan)
-    tolerance = 1e-9 * float(grid[-1])
-    for t in ens.tasks:
-        at = flat(t.index)
-        seed[at] = t.seed
-        if t.index in errors:
-            rec = errors[t.index]
-            error[at] = f"{rec['error_class']}: {rec['message']}"
-            micro_seed[at] = ens.deck.run.seed if ens.config.vary == "kinetics" else t.seed
-            continue
-        ds = open_dataset(ens.path(t))
-        stop_reason[at] = str(ds["stop_reason"].values)
-        micro_seed[at] = int(ds.attrs.get("microstructure_seed", t.seed))
-        time = ds["time"].values
-        stop_time[at] = float(time[-1])
-        keep = ~ds.get_index("time").duplicated()
-        for name, var in ds.data_vars.items():
-            if var.dims == ("time",):
-                values = var.isel(time=keep).reindex(
-                    time=grid, method="nearest", tolerance=tolerance).values.astype(float)
-                series.setdefault(name, np.full(shape + (grid.size,), np.nan))[at] = values
-                attrs[name] = dict(var.attrs)
-            elif name in MERGED_SCALARS:
-                scalars.setdefault(name, np.full(shape, np.nan))[at] = float(var.values)
-                attrs[name] = dict(var.attrs)
-    coords = {"replica": ("replica", np.arange(R), {"long_name": "replica of a sweep point"}),
-              "time": ("time", grid, _attrs("time"))}
-    for name, keys in axes.items():
-        for key in keys:
-            f, _ = field_of(ens._base, key)
-            values = [field_of(ens._base.replace(key, raw), key)[1] for raw in
-                      (ens.config.sweep[key] if ens.config.combine == "product"
-                       else [p[key] for p in ens.points])]
-            meta = {"long_name": f.metadata["doc"], "deck_key": key,
-                    "as_written": json.dumps(ens.config.sweep[key])}
-            if f.metadata.get("unit"):
-                meta["units"] = f.metadata["unit"]
-            cname = name if key == keys[0] else key.replace(".", "_")
-            coords[cname] = (name, _coordinate(values, f.metadata), meta)
-    data = {}
-    for name, values in series.items():
-        out = name + OBSERVED_SUFFIX if name in axes else name
-        data[out] = (dims + ("time",), values, attrs[name])
-    for name in MERGED_SCALARS:
-        if name in scalars:
-            data[name] = (dims, scalars[name], attrs[name])
-    data["stop_time"] = (dims, stop_time, {"units": "s", "long_name": "simulated time at which "
-                                           "the run stopped (NaN for a failed task)"})
-    data["stop_reason"] = (dims, stop_reason.astype(str), {
-        "units": "1", "long_name": "why the run stopped (error: the task raised, see error)"})
-    data["seed"] = (dims, seed, {"units": "1", "long_name": "run.seed of the task: SeedSequence("
-                                 "master, spawn_key=(task,)), 63 bits"})
-    data["microstructure_seed"] = (dims, micro_seed, {
-        "units": "1", "long_name": "seed that built the task's microstructure"})
-    data["task"] = (dims, np.arange(len(ens.tasks), dtype=np.int64).reshape(shape), {
-        "units": "1", "long_name": "task index (sweep point x replicas + replica)"})
-    data["error"] = (dims, error.astype(str), {"units": "1", "long_name": "the task's error "
-                                               "(exception class: message), empty if it finished"})
-    ds = xr.Dataset(data, coords=coords)
-    ds.attrs.update(_common_attrs(ens.deck, "kMC Li plating ensemble", command))
-    ds.attrs.update({"sweep": ens.description(), "tasks_directory": str(ens.directory),
-                     "failed_tasks": len(errors)})
+    ds.attrs.update(references(result.cell.material, result.cell.li_metal))
     return ds
 
 
 def write_dataset(ds: xr.Dataset, path) -> Path:
     """Write ``ds`` to netCDF atomically: a temporary file in the same folder, then rename.
+
+    Coordinates are written without ``_FillValue`` (CF: coordinates have no missing values).
 
     A crash mid-write never leaves a truncated file under ``path``.
     """
@@ -370,8 +341,10 @@ def write_dataset(ds: xr.Dataset, path) -> Path:
     except OSError as exc:
         raise DatasetError(f"{path}: cannot write the dataset there ({exc.strerror})") from None
     os.close(fd)
+    # CF: coordinates have no missing values, so no _FillValue (xarray adds NaN to floats)
+    encoding = {name: {"_FillValue": None} for name in ds.coords}
     try:
-        ds.to_netcdf(tmp, engine="netcdf4")
+        ds.to_netcdf(tmp, engine="netcdf4", encoding=encoding)
         umask = os.umask(0)
         os.umask(umask)
         os.chmod(tmp, 0o666 & ~umask)  # mkstemp creates 0600; give the usual permissions
@@ -380,6 +353,18 @@ def write_dataset(ds: xr.Dataset, path) -> Path:
         Path(tmp).unlink(missing_ok=True)
         raise
     return path
+
+
+def write_json(path: Path, data: dict) -> None:
+    """Write ``data`` as JSON atomically (temporary file in the same folder, then rename)."""
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            json.dump(data, fh, indent=1, sort_keys=True)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
 
 
 def open_dataset(path) -> xr.Dataset:

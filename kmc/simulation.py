@@ -41,7 +41,7 @@ from .events import Channels, Epoch
 from .features import FEATURE_INCLUSION
 from .field import FieldError, FieldParameters, FieldSolver, OpenCircuitError
 from .observables import Recorder, plated_charge
-from .protocol import Piecewise, from_config
+from .protocol import Piecewise, Staircase, from_config
 from .signals import stop_signals
 from .units import FARADAY
 
@@ -81,11 +81,12 @@ class Result:
     material = property(lambda self: self.cell.resolved, doc="The resolved electrolyte set.")
     area = property(lambda self: self.cell.area, doc="Electrode area [m^2].")
 
-    def to_dataset(self):
-        """The run as an :class:`xarray.Dataset` (:func:`kmc.output.plating_dataset`)."""
+    def to_dataset(self, command: str | None = None):
+        """The run as an :class:`xarray.Dataset` (:func:`kmc.output.plating_dataset`);
+        ``command`` is its history entry (default: this call)."""
         from .output import plating_dataset
 
-        return plating_dataset(self)
+        return plating_dataset(self, command)
 
 
 class Simulation:
@@ -367,6 +368,8 @@ class Simulation:
         scalars = {
             "t_short": self.t_short,
             "charge_at_short": self.charge_at_short,
+            "ccd": (self.protocol.plating_current(self.t_short) if isinstance(self.protocol, Staircase)
+                    and math.isfinite(self.t_short) else math.nan),
             "short_path_gb_fraction": short.gb_fraction if short else math.nan,
             "short_path_gb_site_fraction": float(cell.gb_site[short.sites].mean()) if short else math.nan,
             "gb_site_fraction": float(cell.gb_site.mean()),

@@ -12,7 +12,7 @@ def microstructure_report(ds) -> list[str]:
     if missing:
         raise DatasetError(f"{ds.encoding.get('source', 'dataset')}: not a kmc microstructure "
                            f"dataset (missing {', '.join(missing)})")
-    nx, ny, nz = ds["grain"].shape
+    nx, ny, nz = (ds.sizes[d] for d in ("x", "y", "z"))
     h = float(ds.attrs.get("spacing_m", float("nan")))
     d = ds["grain_diameter"].values
     d = d[np.isfinite(d)]

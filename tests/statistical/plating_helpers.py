@@ -1,13 +1,19 @@
-"""Helpers of the plating validation tests (VALIDATION.md C10, C12).
+"""Helpers of the plating validation tests (VALIDATION.md C5/C6, C10, C12).
 
-* :func:`box_counting_dimension` - box-counting (Minkowski-Bouligand) dimension of a set of
-  lattice sites, verified on exact shapes by ``test_laplacian_growth_c10.py``;
+The box-counting dimension and the other morphology measures live in the package
+(:mod:`kmc.analysis.morphology`, verified on exact shapes by ``tests/unit/test_morphology.py``);
+ensembles of seeds of a deck run with :class:`kmc.Ensemble` (:func:`run_ensemble`).
+
 * :func:`laplacian_deck`, :func:`grow_laplacian_cluster` - the Laplacian-growth limit of the
   simulator (mechanics and kinetics off) grown from one surface flaw to a set height;
 * :func:`reference_dbm_cluster` - an independent implementation of the same growth law (the
   dielectric-breakdown model with eta = 1 on the same lattice, same conductances), written
   against ``scipy.sparse`` only, sharing no code with :mod:`kmc`;
-* :func:`run_parallel` - map a function over arguments in worker processes.
+* :func:`run_ensemble` - replicas (and sweep points) of a deck with :class:`kmc.Ensemble` on
+  :func:`kmc.executors.executor`, merged;
+* :func:`run_parallel` - map a function over arguments on the same executors, for runs that
+  are not plain deck runs (C10: stopped at a height by a progress callback, and a reference
+  written without :mod:`kmc`).
 
 Every statistical test using these states its acceptance band and the probability that a
 correct code still fails it (at most 1e-4 per test) in its docstring.
@@ -15,94 +21,17 @@ correct code still fails it (at most 1e-4 per test) in its docstring.
 from __future__ import annotations
 
 import math
-import multiprocessing
 import os
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import numpy as np
 import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 
+from kmc.analysis.fractal import box_counting_dimension, unwrap_periodic
+
 #: the source checkout (decks in ROOT / "inputs")
 ROOT = Path(__file__).resolve().parents[2]
-
-
-# --------------------------------------------------------------------------------------
-# box counting
-# --------------------------------------------------------------------------------------
-
-def unwrap_periodic(mask, axis=0):
-    """Roll a periodic ``axis`` of a 2D boolean ``mask`` so that its widest run of empty
-    slices lies at the seam: a cluster that crosses the periodic boundary becomes one
-    piece in the plane. A mask that fills every slice is returned unchanged."""
-    mask = np.asarray(mask, bool)
-    other = tuple(a for a in range(mask.ndim) if a != axis)
-    occupied = mask.any(axis=other)
-    if occupied.all() or not occupied.any():
-        return mask
-    n = occupied.size
-    empty = ~occupied
-    # longest circular run of empty slices: its end is where the cluster starts
-    best_len, best_end, run = 0, 0, 0
-    for k in range(2 * n):
-        if empty[k % n]:
-            run += 1
-            if run > best_len and run <= n:
-                best_len, best_end = run, k % n
-        else:
-            run = 0
-    return np.roll(mask, -(best_end + 1), axis=axis)
-
-
-def box_counts(mask, sizes):
-    """Number of occupied boxes N(eps) of side ``eps`` (in sites) covering the True sites
-    of a 2D ``mask``, for each eps in ``sizes``.
-
-    The box grid starts at the lower corner of the set's bounding box; for eps > 1 the
-    count is minimised over grid offsets in steps of max(1, eps // 4) along each axis (the
-    box-counting dimension is defined with the smallest cover; the minimum removes most of
-    the dependence on where the grid happens to start)."""
-    pts = np.argwhere(np.asarray(mask, bool))
-    if pts.size == 0:
-        raise ValueError("empty set: nothing to count")
-    pts = pts - pts.min(axis=0)
-    span = int(pts.max()) + 2
-    out = []
-    for eps in sizes:
-        eps = int(eps)
-        step = max(1, eps // 4)
-        best = None
-        for ox in range(0, eps, step):
-            for oy in range(0, eps, step):
-                b = (pts + (ox, oy)) // eps
-                n = np.unique(b[:, 0] * (span + eps) + b[:, 1]).size
-                best = n if best is None else min(best, n)
-        out.append(best)
-    return np.asarray(out, dtype=np.int64)
-
-
-def box_sizes(mask, smallest=2, fraction=0.25, n=8):
-    """Box sizes for :func:`box_counting_dimension`: ``n`` geometrically spaced integers
-    from ``smallest`` sites to ``fraction`` of the set's size (the longer side of its
-    bounding box), duplicates removed."""
-    pts = np.argwhere(np.asarray(mask, bool))
-    size = int((pts.max(axis=0) - pts.min(axis=0) + 1).max())
-    largest = fraction * size
-    if largest < 2 * smallest:
-        raise ValueError(f"set of size {size} too small for boxes from {smallest} to "
-                         f"{fraction:g} of its size")
-    return np.unique(np.rint(np.geomspace(smallest, largest, n)).astype(int))
-
-
-def box_counting_dimension(mask, smallest=2, fraction=0.25, n=8):
-    """Box-counting dimension D of the True sites of a 2D ``mask``: minus the least-squares
-    slope of log N(eps) against log eps over the box sizes of :func:`box_sizes` (from
-    ``smallest`` sites to ``fraction`` of the set's size). Returns (D, sizes, counts)."""
-    sizes = box_sizes(mask, smallest, fraction, n)
-    counts = box_counts(mask, sizes)
-    slope = np.polyfit(np.log(sizes), np.log(counts), 1)[0]
-    return float(-slope), sizes, counts
 
 
 # --------------------------------------------------------------------------------------
@@ -339,18 +268,25 @@ def c10_task(args):
     return out
 
 
-def run_deck_scalars(text):
-    """Run a plating deck given as TOML text (for :func:`run_parallel`); returns the stop
-    reason, t_short [s], charge_at_short [C], the cell area [m^2], the current density at
-    t = 0 [A/m^2] and the wall time [s]."""
-    from kmc.deck import loads_deck
-    from kmc.simulation import simulate
+def run_ensemble(text, directory, workers=None, **ensemble):
+    """Run a plating deck (TOML text) as a :class:`kmc.Ensemble` and merge it.
 
-    deck = loads_deck(text)
-    r = simulate(deck)
-    return {"stop": r.stop_reason, "t_short": float(r.scalars["t_short"]),
-            "charge_at_short": float(r.scalars["charge_at_short"]), "area": float(r.area),
-            "current_density": float(deck.protocol.current_density), "wall": float(r.wall_time)}
+    ``ensemble`` are keys of ``[ensemble]`` (``replicas=100``, ``vary="microstructure"``,
+    ``sweep={...}``); task seeds come from ``SeedSequence(run.seed, spawn_key=(task,))``.
+    Tasks run on :func:`kmc.executors.executor` with ``workers`` processes (default: min(2,
+    cpu count)); one dataset file per task in ``directory``. Every task must finish: a failed
+    or interrupted task fails the test with its error. Returns ``(ensemble, run, merged)``:
+    the :class:`kmc.Ensemble`, its :class:`kmc.ensemble.EnsembleRun` (``wall_time`` [s]) and
+    :meth:`kmc.Ensemble.merge`'s dataset (dims: sweep axes, replica)."""
+    from kmc.deck import loads_deck
+    from kmc.ensemble import Ensemble
+    from kmc.executors import executor
+
+    ens = Ensemble(loads_deck(text), tasks=directory, **ensemble)
+    with executor(workers or min(2, os.cpu_count() or 1)) as ex:
+        run = ens.run(ex)
+    assert not run.failed and not run.stopped, (run.failed, run.stopped)
+    return ens, run, ens.merge("tests/statistical run_ensemble")
 
 
 # --------------------------------------------------------------------------------------
@@ -358,38 +294,15 @@ def run_deck_scalars(text):
 # --------------------------------------------------------------------------------------
 
 def run_parallel(fn, args, workers=None):
-    """``[fn(a) for a in args]`` in up to ``workers`` (default: min(2, cpu count)) spawned
-    worker processes, with one BLAS thread per worker (OpenBLAS threads fighting over two
-    cores make the conjugate-gradient dot products of the field solves several times
-    slower). Results come back in the order of ``args``; every run is deterministic given
-    its arguments, so the result does not depend on the number of workers."""
+    """``[fn(a) for a in args]`` on :func:`kmc.executors.executor` with up to ``workers``
+    (default: min(2, cpu count)) worker processes, one BLAS thread each (OpenBLAS threads
+    fighting over two cores make the conjugate-gradient dot products of the field solves
+    several times slower). Results come back in the order of ``args``; every run is
+    deterministic given its arguments, so the result does not depend on the number of
+    workers."""
+    from kmc.executors import executor
+
     args = list(args)
-    workers = workers or min(2, os.cpu_count() or 1)
-    if workers <= 1 or len(args) <= 1:
-        return [fn(a) for a in args]
-    names = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
-    saved = {k: os.environ.get(k) for k in names}
-    try:
-        for k in names:
-            os.environ[k] = "1"
-        ctx = multiprocessing.get_context("spawn")
-        with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
-            return list(pool.map(fn, args))
-    finally:
-        for k, v in saved.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
-
-
-def run_deck_gb(text):
-    """Run a plating deck (TOML text) for :func:`run_parallel`; returns the stop reason, the
-    GB-site fraction of the shortest path and of the cell, and the GB fraction of all Li."""
-    from kmc.deck import loads_deck
-    from kmc.simulation import simulate
-
-    r = simulate(loads_deck(text))
-    return {"stop": r.stop_reason, "path_gb": float(r.scalars["short_path_gb_site_fraction"]),
-            "cell_gb": float(r.scalars["gb_site_fraction"]),
-            "li_gb": float(r.observations["gb_li_fraction"][-1])}
+    workers = min(workers or min(2, os.cpu_count() or 1), max(1, len(args)))
+    with executor(workers) as ex:
+        return list(ex.map(fn, args))

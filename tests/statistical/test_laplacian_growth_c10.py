@@ -28,8 +28,9 @@ independent implementation of the same growth law on the same lattice
 measures the finite-size value of *this* estimator in *this* geometry, and (b) requires both to
 lie in a window [1.30, 1.80] that separates a DLA-like fractal from compact growth (film, Eden
 growth = DBM eta = 0: >= 1.9 at this height with this estimator) and from a needle (1.0).
-The fast tests verify the estimator (exact values on sets with known dimension) and that a
-uniform film, a needle and an Eden cluster fail the same window.
+The estimator is :func:`kmc.analysis.box_counting_dimension`, verified on sets of known
+dimension (exact counts, finite-size bias) in ``tests/unit/test_morphology.py``; the fast test
+here checks that a uniform film, a needle and an Eden cluster fail the window.
 """
 from __future__ import annotations
 
@@ -41,8 +42,8 @@ import scipy.sparse as sp
 from scipy import stats
 from scipy.sparse import csgraph
 
-from plating_helpers import (box_counting_dimension, box_counts, c10_task, eden_cluster,
-                             run_parallel, unwrap_periodic)
+from kmc.analysis import box_counting_dimension, unwrap_periodic
+from plating_helpers import c10_task, eden_cluster, run_parallel
 
 #: cell of the slow test [sites]: 128 x 128 sites of 0.5 um (64 um x 64 um), grown to 3/4 of it
 NX = NZ = 128
@@ -97,78 +98,13 @@ def _connected_to_seed(grid, seed_site):
 
 
 # --------------------------------------------------------------------------------------
-# fast: the estimator and the window
+# fast: the window
 # --------------------------------------------------------------------------------------
 
 def _sierpinski_triangle(k):
     """Pascal's triangle mod 2 on 2^k x 2^k sites: D = log 3 / log 2 exactly."""
     i, j = np.indices((2 ** k, 2 ** k))
     return (i & j) == 0
-
-
-def _sierpinski_carpet(k):
-    """Sierpinski carpet on 3^k x 3^k sites: D = log 8 / log 3 exactly."""
-    c = np.ones((1, 1), bool)
-    for _ in range(k):
-        c = np.block([[c, c, c], [c, np.zeros_like(c), c], [c, c, c]])
-    return c
-
-
-def test_box_counts_are_exact_on_commensurate_boxes():
-    """With box sizes that tile the set exactly (powers of 2 on 128- and 256-site sets), the
-    counts are exact and the fitted dimension equals the true one to rounding: a filled
-    rectangle (N = (128/e)(64/e), D = 2), a straight line (N = 128/e, D = 1), Sierpinski's
-    triangle (N = 3^(8 - k) at e = 2^k, D = log 3/log 2). Deterministic, no tolerance but
-    floating-point rounding (1e-9)."""
-    sizes = np.array([1, 2, 4, 8, 16, 32])
-    rect = np.zeros((130, 70), bool)
-    rect[1:129, 3:67] = True
-    line = np.zeros((130, 5), bool)
-    line[1:129, 2] = True
-    tri = _sierpinski_triangle(8)
-    assert box_counts(rect, sizes).tolist() == [(128 // e) * (64 // e) for e in sizes]
-    assert box_counts(line, sizes).tolist() == [128 // e for e in sizes]
-    assert box_counts(tri, sizes).tolist() == [3 ** (8 - k) for k in range(sizes.size)]
-    for mask, d in ((rect, 2.0), (line, 1.0), (tri, math.log(3) / math.log(2))):
-        slope = np.polyfit(np.log(sizes), np.log(box_counts(mask, sizes)), 1)[0]
-        assert abs(-slope - d) < 1e-9
-
-
-@pytest.mark.parametrize("name", ["rectangle", "disk", "line", "diagonal", "triangle", "carpet"])
-def test_box_counting_dimension_of_known_sets(name):
-    """The estimator of the C10 test (boxes from 2 sites to 1/4 of the set's size, 8 sizes,
-    not commensurate with the set) recovers known dimensions within 0.1: filled rectangle and
-    disk (2), horizontal and diagonal lines (1), Sierpinski triangle (1.585) and carpet
-    (1.893). The tolerance bounds the finite-size error of the estimator: a box straddling
-    the set's edge counts whole, which at the largest boxes (1/4 of the set) adds boundary
-    boxes of order perimeter / eps and flattens the slope - by ~0.08 for the disk, whose
-    curved edge no grid offset can align; straight edges and exactly self-similar sets come
-    out within a few hundredths. The error is downward for compact sets (the same finite-size
-    effect lowers the slope of the finite DLA-like clusters of the slow test). Deterministic."""
-    i, j = np.indices((256, 256))
-    sets = {
-        "rectangle": (np.pad(np.ones((120, 80), bool), 5), 2.0),
-        "disk": ((i - 128) ** 2 + (j - 128) ** 2 < 100 ** 2, 2.0),
-        "line": (np.pad(np.ones((128, 1), bool), 3), 1.0),
-        "diagonal": (np.eye(128, dtype=bool), 1.0),
-        "triangle": (_sierpinski_triangle(8), math.log(3) / math.log(2)),
-        "carpet": (_sierpinski_carpet(5), math.log(8) / math.log(3)),
-    }
-    mask, expected = sets[name]
-    d, sizes, counts = box_counting_dimension(mask)
-    assert sizes[0] == 2 and sizes[-1] <= 0.25 * max(mask.shape) + 1
-    assert abs(d - expected) < 0.1, (name, d, expected, sizes, counts)
-
-
-def test_unwrap_joins_a_cluster_split_by_the_periodic_seam():
-    """A shape crossing the periodic x boundary is rolled into one piece, so its box counts
-    equal those of the unsplit shape."""
-    grid = np.zeros((64, 32), bool)
-    grid[20:44, 0:20] = True
-    grid[30, 20:30] = True
-    rolled = np.roll(grid, 40, axis=0)  # now split across x = 0
-    sizes = [1, 2, 3, 5, 8]
-    assert box_counts(unwrap_periodic(rolled), sizes).tolist() == box_counts(grid, sizes).tolist()
 
 
 def test_non_laplacian_shapes_fail_the_c10_window():
@@ -213,7 +149,8 @@ def test_C10_laplacian_growth_is_a_dla_like_fractal():
     1001-1008) on the same 128 x 128-site cell (h = 0.5 um, periodic in x), each grown from
     the one-site flaw until the cluster reaches 96 layers (3/4 of the thickness); box-counting
     dimension D of each final cluster over 8 box sizes from 2 sites to 1/4 of the cluster's
-    size (its bounding box's longer side), see the fast tests for the estimator.
+    size (its bounding box's longer side): :func:`kmc.analysis.box_counting_dimension`, whose
+tests are in ``tests/unit/test_morphology.py``.
 
     Acceptance (all four; ALPHA_EACH = 2.5e-5 each):
 
@@ -232,7 +169,7 @@ def test_C10_laplacian_growth_is_a_dla_like_fractal():
     test does not assume equal variances). Checks 3 and 4 fail only if a t-interval misses
     its true mean (<= 2.5e-5 each) as long as that mean lies in the window: the window's
     upper edge 1.80 lies above every reported DLA/DBM(eta = 1) dimension (<= 1.75 +- 0.02),
-    and the finite-size error of this estimator is downward (fast tests: compact sets come
+    and the finite-size error of this estimator is downward (unit tests: compact sets come
     out at 1.92-1.97, not 2); the lower edge 1.30 leaves 0.4 below the asymptotic 1.71 for
     the finite-size deficit (the effective dimension at intermediate scales is ~1.66 even for
     large clusters, lower for ~1e3-site lattice clusters; the reference ensemble in this same

@@ -9,8 +9,9 @@ as shipped. Such a run shorts through cracks in well under a second of wall time
 
 The quantum q = F h^3 / (n_q V_m) sets how finely charge and time are resolved (MODEL.md
 section 5): a converged model gives the same time to short and the same charge passed before
-the short whatever n_q. Ensembles use disjoint seed blocks (independent microstructures and
-event streams), so the groups are independent samples.
+the short whatever n_q. The runs are :class:`kmc.Ensemble` tasks with ``vary =
+"microstructure"``: every task has its own seed, SeedSequence(master, spawn_key=(task,)), and
+so its own microstructure and event stream; the groups are independent samples.
 """
 from __future__ import annotations
 
@@ -21,7 +22,8 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from plating_helpers import run_deck_scalars, run_parallel
+from kmc.deck import loads_deck
+from plating_helpers import run_ensemble
 
 ROOT = Path(__file__).resolve().parents[2]
 QUANTA = (4, 8, 16)
@@ -54,16 +56,35 @@ def small_deck(quanta_per_site, seed, current_density="10 mA/cm^2"):
     return text
 
 
-def _ensemble(quanta_per_site, first_seed, current_density="10 mA/cm^2"):
-    texts = [small_deck(quanta_per_site, first_seed + i, current_density) for i in range(N_RUNS)]
-    runs = run_parallel(run_deck_scalars, texts)
-    for i, r in enumerate(runs):  # a censored run (no short) would bias the comparison
-        assert r["stop"] == "short" and math.isfinite(r["t_short"]) and r["charge_at_short"] > 0, \
-            (quanta_per_site, first_seed + i, r)
-    return {"t_short": np.array([r["t_short"] for r in runs]),
-            "charge_at_short": np.array([r["charge_at_short"] for r in runs]),
-            "current": np.array([r["current_density"] * r["area"] for r in runs]),
-            "wall": float(sum(r["wall"] for r in runs))}
+def _groups(merged, wall, current_density):
+    """Per-group arrays of a merged ensemble: t_short [s], charge_at_short [C], current [A],
+    one group per value of the sweep axis ``quanta_per_site`` (or one group without it)."""
+    stop = merged["stop_reason"].values  # a censored run would bias the comparison
+    assert np.all(stop == "short"), \
+        f"runs that did not short (task: stop reason): " \
+        f"{dict(zip(merged['task'].values[stop != 'short'].tolist(), stop[stop != 'short']))}"
+    sub = ([merged.sel(quanta_per_site=nq) for nq in merged["quanta_per_site"].values]
+           if "quanta_per_site" in merged.dims else [merged])
+    out = []
+    for ds in sub:
+        t, q = ds["t_short"].values, ds["charge_at_short"].values
+        assert np.all(np.isfinite(t)) and np.all(q > 0), (t, q)
+        out.append({"t_short": t, "charge_at_short": q,
+                    "current": current_density * ds["cell_area"].values,
+                    "wall": wall * t.size / merged["t_short"].size})
+    return out
+
+
+def _ensemble(directory, first_seed, current_density="10 mA/cm^2", quanta=(4,)):
+    """N_RUNS runs per n_q in ``quanta`` with :class:`kmc.Ensemble` (master seed
+    ``first_seed``, task seeds SeedSequence(first_seed, spawn_key=(task,)), each task its own
+    microstructure): a dict n_q -> group (:func:`_groups`)."""
+    text = small_deck(quanta[0], first_seed, current_density)
+    sweep = {"plating.quanta_per_site": list(quanta)} if len(quanta) > 1 else {}
+    _, run, merged = run_ensemble(text, directory, replicas=N_RUNS, vary="microstructure",
+                                  sweep=sweep)
+    j = float(loads_deck(text).protocol.current_density)
+    return dict(zip(quanta, _groups(merged, run.wall_time, j)))
 
 
 def _describe(label, e):
@@ -73,13 +94,14 @@ def _describe(label, e):
             f"{np.median(t):.2f} s, sd {t.std(ddof=1):.2f} s, geometric mean "
             f"{math.exp(np.log(t).mean()):.2f} s; charge_at_short mean {q.mean():.4e} C, "
             f"<Q>/(I <t>) = {q.mean() / (e['current'].mean() * t.mean()):.4f}; "
-            f"wall {e['wall']:.1f} s for {t.size} runs")
+            f"wall {e['wall']:.1f} s for {t.size} runs (share of the ensemble's wall time)")
 
 
 @pytest.fixture(scope="module")
-def quantum_ensembles():
-    """100 runs for each n_q = 4, 8, 16 (seeds 1-100, 101-200, 201-300)."""
-    return {nq: _ensemble(nq, 1 + 100 * k) for k, nq in enumerate(QUANTA)}
+def quantum_ensembles(tmp_path_factory):
+    """100 runs for each n_q = 4, 8, 16: one :class:`kmc.Ensemble` sweeping
+    ``plating.quanta_per_site`` with 100 replicas (master seed 1; 300 independent task seeds)."""
+    return _ensemble(tmp_path_factory.mktemp("c12") / "quanta.tasks", 1, quanta=QUANTA)
 
 
 @pytest.mark.slow
@@ -118,9 +140,9 @@ def test_C12_refining_the_quantum_leaves_short_statistics_unchanged(quantum_ense
 
 
 @pytest.mark.slow
-def test_C12_the_comparison_detects_a_doubled_current(quantum_ensembles):
+def test_C12_the_comparison_detects_a_doubled_current(quantum_ensembles, tmp_path):
     """The C12 comparison can fail: at n_q = 4, doubling the current density (10 -> 20
-    mA/cm^2; seeds 301-400) must shorten t_short significantly at the same per-comparison
+    mA/cm^2; an ensemble of 100 runs with master seed 301) must shorten t_short significantly at the same per-comparison
     threshold as the convergence test (Welch on log t_short, p < 1.67e-5), and in the right
     direction (more current, earlier short: seed 000, VALIDATION.md C7). A factor 2 in the
     current is what a quantum charge wrongly scaled with n_q (q off by 2 between n_q = 4 and
@@ -133,7 +155,7 @@ def test_C12_the_comparison_detects_a_doubled_current(quantum_ensembles):
     reports (printed with ``-s``). The probability is far below 1e-4.
     """
     base = quantum_ensembles[4]
-    doubled = _ensemble(4, 301, current_density="20 mA/cm^2")
+    doubled = _ensemble(tmp_path / "doubled.tasks", 301, current_density="20 mA/cm^2")[4]
     x, y = np.log(base["t_short"]), np.log(doubled["t_short"])
     p = stats.ttest_ind(x, y, equal_var=False).pvalue
     print("\nC12 power check:\n  " + _describe("n_q = 4, 10 mA/cm^2", base) + "\n  "

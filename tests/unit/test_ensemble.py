@@ -119,12 +119,14 @@ def test_same_data_serial_two_workers_and_mpiexec(tmp_path):
     xr.testing.assert_identical(data_only(ds), data_only(pooled.merge()))
 
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PMI_", "OMPI_"))}
-    proc = subprocess.run([str(BIN / "mpiexec"), "-n", "2", str(BIN / "kmc"), "ensemble",
-                           str(path), "-o", str(tmp_path / "mpi.nc"), "-q"],
-                          capture_output=True, text=True, timeout=180, cwd=tmp_path, env=env)
-    assert proc.returncode == 0, proc.stderr
-    assert "on 1 MPI worker rank(s)" in proc.stdout
-    xr.testing.assert_identical(data_only(ds), data_only(open_dataset(tmp_path / "mpi.nc")))
+    for ranks in (2, 3):  # 3 ranks on 2 cores: oversubscribed, still the same data
+        out = tmp_path / f"mpi{ranks}.nc"
+        proc = subprocess.run([str(BIN / "mpiexec"), "-n", str(ranks), str(BIN / "kmc"),
+                               "ensemble", str(path), "-o", str(out), "-q"],
+                              capture_output=True, text=True, timeout=180, cwd=tmp_path, env=env)
+        assert proc.returncode == 0, proc.stderr
+        assert f"running 8 on {ranks} MPI ranks" in proc.stdout
+        xr.testing.assert_identical(data_only(ds), data_only(open_dataset(out)))
 
     # the merged layout: sweep axis in SI with its units, replica, the common time grid
     assert ds["t_short"].dims == ("current_density", "replica")
@@ -232,9 +234,10 @@ def test_sigkill_half_way_then_resume_recomputes_nothing_finished(tmp_path):
                                 data_only(whole.merge()))
 
 
-def test_sigterm_keeps_finished_tasks_and_exits_143(tmp_path):
+@pytest.mark.parametrize("workers", [[], ["--workers", "2"]], ids=["serial", "pool"])
+def test_sigterm_keeps_finished_tasks_and_exits_143(tmp_path, workers):
     path = write_deck(tmp_path, **SLOW)
-    proc = _kmc("ensemble", str(path), "-o", "ens.nc", cwd=tmp_path)
+    proc = _kmc("ensemble", str(path), "-o", "ens.nc", *workers, cwd=tmp_path)
     _wait_for_tasks(tmp_path / "ens.tasks", 1, proc)
     proc.send_signal(signal.SIGTERM)
     out, err = proc.communicate(timeout=60)
@@ -318,6 +321,54 @@ def test_mpi_is_detected_from_the_launcher_environment_only(monkeypatch):
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PMI_", "OMPI_"))}
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
     assert out.stdout == "False\n", out.stderr  # mpi4py is imported on the MPI path only
+
+
+def test_under_mpiexec_every_rank_runs_tasks(tmp_path):
+    """Rank 0 computes too: with `mpiexec -n 2` both ranks write task files (the rank is a
+    diagnostic attribute of each task file, not a data variable); the counter hands out
+    every task exactly once."""
+    path = write_deck(tmp_path, replicas=8, sweep='"protocol.current_density" = ["40 mA/cm^2"]')
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PMI_", "OMPI_"))}
+    proc = subprocess.run([str(BIN / "mpiexec"), "-n", "2", str(BIN / "kmc"), "ensemble",
+                           str(path), "-o", "mpi.nc"],
+                          capture_output=True, text=True, timeout=180, cwd=tmp_path, env=env)
+    assert proc.returncode == 0, proc.stderr
+    files = sorted((tmp_path / "mpi.tasks").glob("task-*.nc"))
+    assert [f.name for f in files] == [f"task-{i:06d}.nc" for i in range(8)]
+    ranks = [int(open_dataset(f).attrs["ensemble_rank"]) for f in files]
+    assert set(ranks) == {0, 1}, ranks
+    assert sorted(int(line.split("/")[0][1:]) for line in proc.stdout.splitlines()
+                  if line.startswith("[")) == list(range(1, 9))  # one progress line per task
+    assert "ensemble_rank" not in open_dataset(tmp_path / "mpi.nc").data_vars
+
+
+def test_under_a_launcher_without_mpi4py_the_error_says_how_to_install_it(tmp_path):
+    """mpi4py is an extra: `kmc ensemble` under a launcher's environment without it is one
+    line naming the extra (exit 2); outside a launcher it runs in process."""
+    path = write_deck(tmp_path, replicas=1, sweep=SWEEP)
+    code = ("import sys; sys.modules['mpi4py'] = None\n"
+            "from kmc.cli import main\nsys.exit(main(sys.argv[1:]))")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PMI_", "OMPI_"))}
+    proc = subprocess.run([sys.executable, "-c", code, "ensemble", str(path), "-o", "a.nc", "-q"],
+                          capture_output=True, text=True, cwd=tmp_path, env={**env, "PMI_SIZE": "2"})
+    assert proc.returncode == 2
+    assert proc.stderr == (
+        "kmc: error: started by an MPI launcher (2 ranks) but mpi4py is not installed: install "
+        "the mpi extra (pip install 'kmc-li-plating[mpi]', or make install in a checkout; "
+        "against a cluster's own MPI: pip install --no-binary=mpi4py mpi4py), or run without "
+        "mpiexec\n")
+    assert not (tmp_path / "a.tasks").exists()
+    proc = subprocess.run([sys.executable, "-c", code, "ensemble", str(path), "-o", "a.nc", "-q"],
+                          capture_output=True, text=True, cwd=tmp_path, env=env)
+    assert proc.returncode == 0, proc.stderr
+    assert "running 2 in process" in proc.stdout
+
+
+def test_a_process_pool_is_started_before_it_is_yielded():
+    """The pool's start-up (workers and their imports) happens before `executor` yields, so
+    that the ensemble's task phase does not count it."""
+    with executor(2) as pool:
+        assert len(pool._processes) == 2
 
 
 def test_the_bundled_ensemble_deck_loads_with_its_sweep():

@@ -275,7 +275,7 @@ def test_cli_microstructure_writes_maps_and_figure(tmp_path, capsys):
     out, fig = tmp_path / "m.nc", tmp_path / "m.png"
     assert main(["microstructure", str(path), "-o", str(out), "--figure", str(fig)]) == 0
     ds = xr.load_dataset(out)
-    assert ds["grain"].dims == ("x", "y", "z") and ds["grain"].shape == (60, 1, 40)
+    assert ds["grain"].dims == ("z", "y", "x") and ds["grain"].shape == (40, 1, 60)  # CF order
     assert set(np.unique(ds["trap_depth"].values)) <= {0.0, 0.4, 0.6, 0.8}
     assert ds.attrs["material"] == "llzo" and fig.stat().st_size > 10_000
     assert "grains, 60x1x40 sites" in capsys.readouterr().out
