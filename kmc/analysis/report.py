@@ -389,8 +389,8 @@ def _power_law(ds, dims, points, rep, plot) -> list[str]:
 
 
 def _ccd(ds, dims, points, rep, plot) -> list[str]:
-    if "ccd" not in ds:
-        return []
+    if "ccd" not in ds or not np.isfinite(ds["ccd"].values).any():
+        return []  # no staircase protocol, or no failure within it: nothing to show
     da = ds["ccd"]
     units = da.attrs.get("units", "")
     factor, unit = _DISPLAY.get(units, (1.0, units))

@@ -123,6 +123,7 @@ def test_ensemble_report_prints_the_kaplan_meier_medians_and_the_fit(ensemble_nc
         assert row in text, row
     assert np.isfinite(medians).all()  # t_short vs J with the fit (same seed: same interval)
     assert "r.scaling.png" in names
+    assert "r.ccd.png" not in names and "Critical current" not in text  # constant J: no CCD
     J = np.repeat(ds["current_density"].values, ds.sizes["replica"])
     t_short = ds["t_short"].transpose("current_density", "replica").values.ravel()
     fit = power_law_fit(J, t_short, np.isfinite(t_short), rng=np.random.default_rng(REPORT_SEED))
