@@ -179,7 +179,7 @@ def _plating(ds, rep) -> list[str]:
                    f"{int(_scalar(ds, 'short_path_length'))} sites")
     else:
         key.append(f"no short: censored at {t[-1]:.4g} s")
-    if "ccd" in ds and ds["ccd"].ndim == 0:
+    if "ccd" in ds and ds["ccd"].ndim == 0 and np.isfinite(float(ds["ccd"])):
         key.append(f"critical current density {_ccd_text(ds['ccd'])}")
     rep.key_lines += key
     last = {n: ds[n].values[-1] for n in ("voltage", "li_sites_a", "li_sites_c", "li_sites_floating",
