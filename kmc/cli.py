@@ -75,7 +75,7 @@ def ensemble_exit_status(run) -> int:
     by SIGINT/SIGTERM (finished tasks kept)."""
     if run.stopped:
         return 130 if run.stopped == "interrupted" else 143
-    return 5 if run.failed else 0
+    return 5 if run.failed or run.broken else 0
 
 
 def check_output_path(path: Path, key: str, force: bool = True) -> None:
@@ -313,8 +313,9 @@ def _ensemble(args) -> int:
                   f"replica {task.replica}: {what}", flush=True)
 
         run = ens.run(ex, progress)
-    if run.stopped:
-        print(f"kmc: {run.stopped}: {run.computed} task(s) finished in this run, "
+    if run.stopped or run.broken:
+        why = run.stopped or "a worker process died (out of memory or a crash in a task)"
+        print(f"kmc: {why}: {run.computed} task(s) finished in this run, "
               f"{run.computed + run.reused} of {run.total} kept in {ens.directory}; run the same "
               "command again to resume", file=sys.stderr)
         return ensemble_exit_status(run)

@@ -42,6 +42,7 @@ by another deck. :meth:`Ensemble.merge` reads the task files into one dataset
 from __future__ import annotations
 
 import concurrent.futures as cf
+from concurrent.futures.process import BrokenProcessPool
 import dataclasses
 import itertools
 import json
@@ -56,6 +57,7 @@ import numpy as np
 from . import executors
 from .deck import EnsembleConfig, PlatingDeck, as_dict
 from .errors import ConfigError, KmcError
+from .materials import load_li_metal, load_material
 from .executors import SerialExecutor, forward_signal
 from .output import write_json
 from .signals import stop_signals
@@ -103,23 +105,30 @@ def sweep_points(deck) -> list[dict]:
                 changed = base.replace(key, raw)
             except ConfigError as exc:
                 raise ConfigError(f"ensemble.sweep: {exc}") from None
-            f, value = field_of(changed, key)
+            _, value = field_of(changed, key)
             if dataclasses.is_dataclass(value):
                 raise ConfigError(f"ensemble.sweep.{key}: names a table; sweep one of its keys")
             shown = json.dumps(value, sort_keys=True)
-            if shown in seen:
+            # an axis's values must differ; zipped, only the first key's (it names the
+            # dimension) and the combinations
+            if shown in seen and (ens.combine == "product" or key == keys[0]):
                 raise ConfigError(f"ensemble.sweep.{key}: {raw!r} gives the same value as "
                                   f"{seen[shown]!r}; every value of an axis must differ")
             seen[shown] = raw
     lists = [ens.sweep[k] for k in keys]
     rows = itertools.product(*lists) if ens.combine == "product" else zip(*lists)
     points = [dict(zip(keys, row)) for row in rows]
-    if len(keys) > 1:  # combinations: cross checks between the swept keys
-        for point in points:
-            try:
-                base.replace(point)
-            except ConfigError as exc:
-                raise ConfigError(f"ensemble.sweep: at {_describe(point)}: {exc}") from None
+    materials = set()
+    for point in points:  # cross checks between the swept keys; material sets that exist
+        try:
+            deck_at = base.replace(point) if point else base
+            key = json.dumps(as_dict(deck_at)["material"], sort_keys=True)
+            if key not in materials:
+                materials.add(key)
+                load_material(deck_at.material.name, deck_at.material.overrides)
+                load_li_metal(deck_at.material.li_metal, key="material.li_metal")
+        except ConfigError as exc:
+            raise ConfigError(f"ensemble.sweep: at {_describe(point)}: {exc}") from None
     return points
 
 
@@ -232,11 +241,7 @@ class EnsembleRun:
     failed: dict = field(default_factory=dict)
     stopped: str = ""
     wall_time: float = 0.0
-
-    @property
-    def complete(self) -> bool:
-        """Every task has a result (finished or failed): the ensemble can be merged."""
-        return not self.stopped
+    broken: bool = False  #: a pool worker died: the tasks not finished run again next time
 
 
 class Ensemble:
@@ -394,6 +399,9 @@ class Ensemble:
             if status in _SIGNALLED:
                 received.append(status)
                 return
+            if status == "broken":
+                out.broken = True
+                return
             done += 1
             if status == "failed":
                 out.failed[task.index] = outcome["error"]
@@ -411,7 +419,8 @@ class Ensemble:
                 received.extend(ex.remote_stops)
             else:
                 self._submit(ex, todo, record, received)
-        out.stopped = received[0] if received else ""
+        out.stopped = next((r for r in received if r in _SIGNALLED), "")
+        out.broken |= "broken" in received
         out.wall_time = wallclock.perf_counter() - start
         return out
 
@@ -425,7 +434,11 @@ class Ensemble:
                 task = next(queue, None)
                 if task is None:
                     break
-                running[ex.submit(run_task, self._job(task))] = task
+                try:
+                    running[ex.submit(run_task, self._job(task))] = task
+                except BrokenProcessPool:  # a worker died: submit nothing more
+                    received.append("broken")
+                    break
             if not running:
                 break
             finished, _ = cf.wait(running, timeout=0.25, return_when=cf.FIRST_COMPLETED)
@@ -445,7 +458,9 @@ class Ensemble:
             return fut.result()
         except cf.CancelledError:
             return {"index": task.index, "status": "interrupted"}
-        except Exception as exc:  # noqa: BLE001 - e.g. BrokenProcessPool
+        except BrokenProcessPool:  # a worker died (out of memory, a crash): which task killed
+            return {"index": task.index, "status": "broken"}  # it is unknown, so none is blamed
+        except Exception as exc:  # noqa: BLE001
             if received:
                 return {"index": task.index, "status": received[0]}
             message = f"{exc.__class__.__name__}: {one_line(exc)}"

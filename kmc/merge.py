@@ -48,8 +48,10 @@ def ensemble_dataset(ens, command: str = "kmc.Ensemble.merge") -> xr.Dataset:
 
     Dimensions: the sweep axes (:attr:`Ensemble.axes`; coordinates in SI with ``units`` and
     ``deck_key``), ``replica``, and ``time``, the union of the points' observation grids
-    0 .. ``run.duration``: each run's series is put on it (NaN after the run stopped; its stop
-    time is the scalar ``stop_time``). Scalars per task: :data:`MERGED_SCALARS` (``t_short``,
+    0 .. ``run.duration``: each run's series is put on it (at each grid time its last
+    observation at or before it, so points with other grids, e.g. a sweep over
+    ``run.duration``, have no gaps; NaN after the run stopped; its stop time is the scalar
+    ``stop_time``). Scalars per task: :data:`MERGED_SCALARS` (``t_short``,
     ``charge_at_short`` and ``ccd`` NaN for a censored run), ``stop_time``, ``stop_reason``
     (``"error"`` for a failed task), ``seed``, ``microstructure_seed``, ``error`` (the one-line
     error, else empty). A series whose name is that of a sweep axis gets the suffix
@@ -92,7 +94,6 @@ def ensemble_dataset(ens, command: str = "kmc.Ensemble.merge") -> xr.Dataset:
     seed = np.zeros(shape, np.int64)
     micro_seed = np.zeros(shape, np.int64)
     stop_time = np.full(shape, np.nan)
-    tolerance = 1e-9 * float(grid[-1])
     site_coords, same_grid, snaps, profiles, refs, estimates = None, True, {}, {}, [], []
     for t in ens.tasks:
         at = flat(t.index)
@@ -112,7 +113,11 @@ def ensemble_dataset(ens, command: str = "kmc.Ensemble.merge") -> xr.Dataset:
         time = ds["time"].values
         stop_time[at] = float(time[-1])
         keep = ~ds.get_index("time").duplicated()
-        on_grid = ds.isel(time=keep).reindex(time=grid, method="nearest", tolerance=tolerance)
+        # the last observation at or before each grid time (runs of other points may observe
+        # at other times), NaN after the run stopped
+        timed = [n for n, v in ds.data_vars.items() if "time" in v.dims]
+        on_grid = ds[timed].isel(time=keep).reindex(time=grid, method="ffill")
+        on_grid = on_grid.where(xr.DataArray(grid <= time[-1], dims="time"))
         for name, var in ds.data_vars.items():
             if var.dims == ("time",):
                 values = on_grid[name].values.astype(float)

@@ -80,7 +80,7 @@ def sweep_medians(values, t_stop, shorted, confidence: float = 0.95) -> SweepMed
     SweepMedians
     """
     c = _confidence(confidence)
-    t, s = _censored_input(t_stop, shorted)
+    t, s = _censored_input(t_stop, shorted, need_short=False)
     levels, inv = _sweep_groups(values, t, "values")
     out = np.full((3, levels.size), np.nan)
     n = np.bincount(inv, minlength=levels.size)
@@ -317,9 +317,10 @@ def censored_times(datasets):
     Parameters
     ----------
     datasets : xarray.Dataset or sequence of xarray.Dataset
-        Datasets of ``kmc run`` (scalar ``t_short`` [s], NaN when the run did not short). A
-        dataset holding several runs must carry their stop times in a variable ``t_stop`` [s]
-        of the shape of ``t_short``.
+        Datasets of ``kmc run`` (scalar ``t_short`` [s], NaN when the run did not short), or
+        merged ensembles (``kmc ensemble``: ``t_short`` and ``stop_time`` [s] per task; failed
+        tasks, ``stop_reason = "error"``, are left out). Another dataset holding several runs
+        must carry their stop times in a variable ``t_stop`` [s] of the shape of ``t_short``.
 
     Returns
     -------
@@ -340,13 +341,17 @@ def censored_times(datasets):
         if "t_short" not in ds:
             raise DatasetError(f"{src}: not a kmc plating dataset (missing t_short)")
         t_short = np.asarray(ds["t_short"].values, dtype=float)
-        if "t_stop" in ds:
-            stop = np.broadcast_to(np.asarray(ds["t_stop"].values, dtype=float), t_short.shape)
+        name = "t_stop" if "t_stop" in ds else "stop_time" if "stop_time" in ds else None
+        if name is not None:
+            stop = np.broadcast_to(np.asarray(ds[name].values, dtype=float), t_short.shape)
+            if "stop_reason" in ds and ds["stop_reason"].shape == t_short.shape:
+                ran = np.asarray(ds["stop_reason"].values).astype(str) != "error"
+                t_short, stop = t_short[ran], stop[ran]
         elif t_short.ndim == 0 and "time" in ds.coords:
             stop = np.asarray(float(ds["time"].max()))  # the last observation is at the stop
         else:
             raise DatasetError(f"{src}: t_short has dimensions {ds['t_short'].dims} but there is "
-                               "no variable t_stop with each run's stop time [s]")
+                               "no variable t_stop or stop_time with each run's stop time [s]")
         shorted = np.isfinite(t_short)
         t_out.append(np.where(shorted, t_short, stop).ravel())
         s_out.append(shorted.ravel())

@@ -42,8 +42,9 @@ def _confidence(confidence) -> float:
     return c
 
 
-def _censored_input(t_stop, shorted, *, positive: bool = False):
-    """Validated float64 times [s] and bool flags, both 1-D and of equal length, with >= 1 short."""
+def _censored_input(t_stop, shorted, *, positive: bool = False, need_short: bool = True):
+    """Validated float64 times [s] and bool flags, both 1-D and of equal length, with >= 1 short
+    (unless ``need_short`` is off)."""
     t = np.asarray(t_stop, dtype=float)
     s = np.asarray(shorted)
     if t.ndim != 1:
@@ -68,7 +69,7 @@ def _censored_input(t_stop, shorted, *, positive: bool = False):
         i = int(low[0])
         raise AnalysisError(f"t_stop[{i}] = {t[i]:.6g} s: times must be "
                             f"{'> 0' if positive else '>= 0'} s")
-    if not s.any():
+    if need_short and not s.any():
         raise AnalysisError(f"no shorts among {t.size} runs: nothing to estimate (the survival "
                             f"is 1 up to t = {t.max():.6g} s)")
     return t, s

@@ -322,7 +322,7 @@ def test_censored_times_from_datasets():
     with pytest.raises(DatasetError) as err:
         censored_times(many.drop_vars("t_stop"))
     assert str(err.value) == ("dataset: t_short has dimensions ('replica',) but there is no "
-                              "variable t_stop with each run's stop time [s]")
+                              "variable t_stop or stop_time with each run's stop time [s]")
     with pytest.raises(DatasetError) as err:
         censored_times(xr.Dataset())
     assert str(err.value) == "dataset: not a kmc plating dataset (missing t_short)"
@@ -376,3 +376,18 @@ def test_bad_input_gives_one_line_errors(call, message):
         call()
     assert str(err.value) == message
     assert isinstance(err.value, KmcError) and isinstance(err.value, ValueError)
+
+
+def test_censored_times_of_a_merged_ensemble_leave_out_failed_tasks():
+    """A merged ensemble (t_short and stop_time per task) gives one entry per task that ran:
+    the short time, or the stop time of a censored run; failed tasks are left out; a sweep
+    without any short gives NaN medians rather than an error."""
+    import xarray as xr
+
+    ds = xr.Dataset({"t_short": (("j", "replica"), [[1.0, np.nan], [np.nan, 2.0]]),
+                     "stop_time": (("j", "replica"), [[1.0, 5.0], [np.nan, 2.0]]),
+                     "stop_reason": (("j", "replica"), [["short", "duration"], ["error", "short"]])})
+    t, s = censored_times(ds)
+    assert t.tolist() == [1.0, 5.0, 2.0] and s.tolist() == [True, False, True]
+    none = sweep_medians([1.0, 1.0, 2.0], [5.0, 5.0, 5.0], [False, False, False])
+    assert np.isnan(none.median).all() and none.n_events.tolist() == [0, 0]

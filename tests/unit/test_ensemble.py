@@ -163,10 +163,12 @@ def test_vary_microstructure_builds_a_cell_per_task(tmp_path):
 
 
 def test_a_failing_task_is_recorded_and_the_others_finish(tmp_path, capsys, monkeypatch):
-    """Acceptance (2): a sweep value valid at load that fails at set-up (an unknown material
-    set) gives an error record per task; the others finish; exit status 5."""
+    """Acceptance (2): a sweep value valid at load that fails at set-up (an isolated Li
+    inclusion too long for the cell, which then touches an electrode) gives an error record per
+    task; the others finish; exit status 5."""
     monkeypatch.chdir(tmp_path)
-    path = write_deck(tmp_path, replicas=2, sweep='"material.name" = ["llzo", "unobtainium"]')
+    path = write_deck(tmp_path, replicas=2,
+                      sweep='"microstructure.inclusion.length" = ["1 um", "20 um"]')
     assert main(["ensemble", str(path), "-o", "out.nc"]) == 5
     out, err = capsys.readouterr()
     ens = Ensemble(kmc.load_deck(path), tasks="out.tasks")
@@ -174,23 +176,35 @@ def test_a_failing_task_is_recorded_and_the_others_finish(tmp_path, capsys, monk
     assert sorted(records) == [2, 3]
     message = records[2]["message"]
     assert records[2] == {"index": 2, "error_class": "ConfigError", "message": message,
-                          "overrides": {"material.name": "unobtainium"},
+                          "overrides": {"microstructure.inclusion.length": "20 um"},
                           "seed": task_seed(3, 2)}
-    assert "unobtainium" in message and "\n" not in message
+    assert message == ("microstructure.inclusion (length 2e-05 m, angle 0 deg): touches an "
+                       "electrode; it must be isolated")
     assert err.splitlines() == [
         "kmc: 2 task(s) failed (records in out.tasks):",
-        f"  task-000002 {{'material.name': 'unobtainium'}}: ConfigError: {message}",
-        f"  task-000003 {{'material.name': 'unobtainium'}}: ConfigError: {message}"]
-    assert "[3/4] task-000002 name=unobtainium replica 0: failed: ConfigError: " in out
+        f"  task-000002 {{'microstructure.inclusion.length': '20 um'}}: ConfigError: {message}",
+        f"  task-000003 {{'microstructure.inclusion.length': '20 um'}}: ConfigError: {message}"]
+    assert "[3/4] task-000002 length=20 um replica 0: failed: ConfigError: " in out
     ds = open_dataset("out.nc")
     assert ds["stop_reason"].values.tolist()[1] == ["error", "error"]
     assert ds["error"].values.tolist() == [["", ""], [f"ConfigError: {message}"] * 2]
     assert np.isnan(ds["t_short"].values[1]).all() and np.isnan(ds["voltage"].values[1]).all()
-    assert ds["name"].values.tolist() == ["llzo", "unobtainium"]
+    np.testing.assert_allclose(ds["length"].values, [1e-6, 2e-5], rtol=1e-12)  # SI (pint)
     assert ds.attrs["failed_tasks"] == 2
     # a second run reuses the finished tasks and tries the failed ones again
     assert main(["ensemble", str(path), "-o", "out.nc", "--force", "-q"]) == 5
     assert "(4 tasks: 2 duration, 2 error; 0 computed, 2 reused;" in capsys.readouterr().out
+
+
+def test_an_unknown_material_in_a_sweep_fails_at_load(tmp_path, capsys):
+    """A swept material set that does not exist is a one-line error before any compute."""
+    path = write_deck(tmp_path, replicas=2, sweep='"material.name" = ["llzo", "unobtainium"]')
+    assert main(["ensemble", str(path), "-o", str(tmp_path / "out.nc")]) == 2
+    err = capsys.readouterr().err
+    assert err == (f"kmc: error: {path}: ensemble.sweep: at material.name = 'unobtainium': "
+                   "material.name = 'unobtainium': unknown material (available: li3ps4, "
+                   "li6ps5cl, lipon, llzo, llzo_single_crystal)\n")
+    assert not (tmp_path / "out.tasks").exists()
 
 
 SLOW = dict(replicas=3, observations=1500)  # ~0.4 s a task: time to kill it half-way
@@ -375,3 +389,49 @@ def test_the_bundled_ensemble_deck_loads_with_its_sweep():
     ens = Ensemble(kmc.load_deck("llzo_ensemble_2d"))
     assert len(ens.tasks) == 8 and list(ens.axes) == ["current_density"]
     assert ens.directory == Path("results/llzo_ensemble_2d.tasks")
+
+
+def test_a_sweep_over_the_duration_merges_without_gaps(tmp_path):
+    """Points with different observation grids (a sweep over run.duration): each run's series
+    holds its last observation at every time of the union grid up to its stop, NaN after."""
+    path = write_deck(tmp_path, replicas=1, sweep='"run.duration" = ["20 s", "45 s"]',
+                      observations=5)
+    ens = Ensemble(kmc.load_deck(path), tasks=tmp_path / "t")
+    ens.run()
+    ds = ens.merge()
+    grid = ds.time.values
+    assert grid.tolist() == [0.0, 5.0, 10.0, 11.25, 15.0, 20.0, 22.5, 33.75, 45.0]
+    for point in range(2):
+        v = ds.events.isel(duration=point, replica=0).values
+        stop = float(ds.stop_time.isel(duration=point, replica=0))
+        assert np.all(np.isfinite(v[grid <= stop])) and np.all(np.isnan(v[grid > stop]))
+        own = open_dataset(ens.path(ens.tasks[point]))
+        for t, value in zip(grid[grid <= stop], v[grid <= stop]):
+            last = own.events.values[own.time.values <= t][-1]
+            assert value == last
+
+
+def test_a_killed_pool_worker_blames_no_task_and_a_rerun_finishes(tmp_path):
+    """A process-pool worker killed mid-task (as by the out-of-memory killer) breaks the pool:
+    the ensemble stops submitting, records no error for the tasks that were running (which one
+    killed the worker is unknown), keeps the finished ones, and a rerun completes the rest."""
+    import threading
+
+    path = write_deck(tmp_path, **SLOW)
+    ens = Ensemble(kmc.load_deck(path), tasks=tmp_path / "t")
+    result = {}
+    with executor(2) as pool:
+        runner = threading.Thread(target=lambda: result.setdefault("run", ens.run(pool)))
+        runner.start()
+        deadline = time.monotonic() + 60
+        while not list(ens.directory.glob("task-*.nc")) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        os.kill(next(iter(pool._processes)), signal.SIGKILL)
+        runner.join(120)
+    run = result["run"]
+    assert run.broken and not run.stopped and not run.failed and ens.errors() == {}
+    done = len(list(ens.directory.glob("task-*.nc")))
+    # a task whose worker wrote its file but whose outcome was lost with the pool is reused
+    assert 1 <= done < len(ens.tasks) and run.computed <= done
+    again = ens.run()
+    assert again.reused == done and again.computed == len(ens.tasks) - done and not again.broken
