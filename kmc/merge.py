@@ -34,7 +34,7 @@ MERGED_SNAPSHOT_MAPS = ("phase", "content", "cluster_class")
 NO_SNAPSHOT = {"phase": 255, "content": -1, "cluster_class": -128}
 
 
-def _coordinate(values: list, meta: dict):
+def _coordinate(values: list):
     """A sweep axis's values as a coordinate array: numbers in SI, else strings."""
     if all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values):
         return np.asarray(values, np.int64 if all(isinstance(v, int) for v in values) else float)
@@ -149,7 +149,7 @@ def ensemble_dataset(ens, command: str = "kmc.Ensemble.merge") -> xr.Dataset:
             if f.metadata.get("unit"):
                 meta["units"] = f.metadata["unit"]
             cname = name if key == keys[0] else key.replace(".", "_")
-            coords[cname] = (name, _coordinate(values, f.metadata), meta)
+            coords[cname] = (name, _coordinate(values), meta)
     data = {}
     for name, values in series.items():
         out = name + OBSERVED_SUFFIX if name in axes else name
