@@ -38,11 +38,9 @@ import math
 
 import numpy as np
 import pytest
-import scipy.sparse as sp
 from scipy import stats
-from scipy.sparse import csgraph
 
-from kmc.analysis import box_counting_dimension, unwrap_periodic
+from kmc.analysis import box_counting_dimension, cluster_sizes, unwrap_periodic
 from plating_helpers import c10_task, eden_cluster, run_parallel
 
 #: cell of the slow test [sites]: 128 x 128 sites of 0.5 um (64 um x 64 um), grown to 3/4 of it
@@ -78,23 +76,7 @@ def window_failure(values, low, high, alpha):
 def _connected_to_seed(grid, seed_site):
     """True if the True sites of ``grid`` (periodic along x, 4-neighbour) form one cluster
     containing ``seed_site``."""
-    nx, nz = grid.shape
-    idx = -np.ones(grid.shape, np.int64)
-    pts = np.argwhere(grid)
-    idx[pts[:, 0], pts[:, 1]] = np.arange(len(pts))
-    rows, cols = [], []
-    for dx, dz in ((1, 0), (0, 1)):
-        x2, z2 = (pts[:, 0] + dx) % nx, pts[:, 1] + dz
-        ok = z2 < nz
-        j = np.full(len(pts), -1)
-        j[ok] = idx[x2[ok], z2[ok]]
-        keep = j >= 0
-        rows.append(np.flatnonzero(keep))
-        cols.append(j[keep])
-    r, c = np.concatenate(rows), np.concatenate(cols)
-    adj = sp.coo_matrix((np.ones(r.size), (r, c)), shape=(len(pts), len(pts)))
-    n_comp, _ = csgraph.connected_components(adj, directed=False)
-    return n_comp == 1 and bool(grid[seed_site])
+    return cluster_sizes(grid, periodic=(True, False)).size == 1 and bool(grid[seed_site])
 
 
 # --------------------------------------------------------------------------------------
