@@ -1,6 +1,7 @@
 """Input decks: the three deck kinds, loading a TOML deck, and validated overrides.
 
-A deck is a frozen dataclass of sections (:mod:`kmc.sections`, re-exported here); like every
+A deck is a frozen dataclass of sections (:mod:`kmc.sections` and
+:mod:`kmc.sections_plating`, re-exported here); like every
 section it checks itself on construction (:class:`kmc.config.Validated`), so a deck loaded by
 :func:`load_deck`, built directly, copied with :func:`dataclasses.replace` or changed with
 ``deck.replace("conditions.temperature", "60 degC")`` obeys the same rules, cross checks
@@ -27,11 +28,12 @@ from typing import ClassVar
 
 from .config import Validated, build, from_si, param, parse_override, show
 from .errors import ConfigError
-from .sections import (MAX_SITES, CellConfig, ConditionsConfig, ContourConfig, EnsembleConfig,
-                       FieldConfig, FlawsConfig, InclusionConfig, LatticeConfig, LatticeGasConfig,
+from .sections import (MAX_SITES, CellConfig, ConditionsConfig, ContourConfig, FieldConfig,
+                       FlawsConfig, InclusionConfig, LatticeConfig, LatticeGasConfig,
                        MaterialConfig, MicrostructureConfig, OutputConfig, PlatingConditionsConfig,
-                       PlatingConfig, PlatingRunConfig, PoresConfig, ProtocolConfig, RunConfig,
-                       SeedConfig, check_cell_features, check_figure_path)
+                       PlatingRunConfig, PoresConfig, RunConfig, SeedConfig, check_cell_features,
+                       check_figure_path)
+from .sections_plating import EnsembleConfig, PlatingConfig, ProtocolConfig
 
 __all__ = ["DECKS", "MAX_SITES", "CellConfig", "ConditionsConfig", "ContourConfig",
            "EnsembleConfig", "FieldConfig",

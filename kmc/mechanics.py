@@ -1,4 +1,4 @@
-"""Li pressure, Griffith fracture and tip kinetics (MODEL.md sections 5.1-5.2; seeds 000-002).
+"""Li pressure, Griffith fracture, slow crack growth and tip kinetics (MODEL.md 5.1-5.2, 10.5).
 
 Plain functions in SI units; the plating kernels evaluate the same formulas per site.
 
@@ -10,6 +10,9 @@ Plain functions in SI units; the plating kernels evaluate the same formulas per 
   p >= K_IC / (Y sqrt(pi a)) + sigma_nn (seed 001 uses Y = 1). sigma_nn is the applied
   compressive stress normal to the crack faces, counted positive (a pressure): it must be
   overcome in addition, which is how in-plane compression deflects growth (seed 000).
+* Slow crack growth (stress corrosion, MODEL.md 10.5): below K_IC a Li-wetted tip advances at
+  v = v0 (K_I/K_IC)^n above the fatigue limit K_th (Charles/Wiederhorn power law), one site of
+  length h at the rate v / h (:func:`subcritical_crack_rate`).
 * Tip kinetics: a Li-filled crack advancing at dx/dt carries j_tip = z F / V_m dx/dt (seed 001,
   eq. 1).
 * Li creep: power law eps_dot = eps0 (sigma / sigma0)^m exp(-Q/R (1/T - 1/T_ref)) (MODEL.md
@@ -77,6 +80,47 @@ def fracture_rate(k_i: float, toughness: float, attempt_rate: float) -> float:
     """Crack-advance rate [1/s]: nu_f (K_I / K_IC - 1) above threshold, 0 below (MODEL.md 5.2)."""
     ratio = np.asarray(k_i, float) / toughness
     rate = np.where(ratio >= 1.0, attempt_rate * (ratio - 1.0), 0.0)
+    return float(rate) if rate.ndim == 0 else rate
+
+
+def subcritical_crack_rate(k_i, toughness, threshold_ratio: float, velocity_prefactor: float,
+                           exponent: float, step):
+    """Rate [1/s] of one lattice step of slow (stress-corrosion) crack growth (MODEL.md 10.5).
+
+    A Li-wetted crack tip advances below K_IC at the power-law velocity of stress corrosion
+    (Charles 1958; Wiederhorn 1967; review Freiman 1984, J. Geophys. Res. 89 B6, 4072):
+
+        v = v0 (K_I / K_IC)^n  for  K_I >= K_th,   v = 0 below,
+
+    and a step of length h happens at the rate v / h. The power law has no upper cut-off here:
+    at and above K_IC the fracture event takes max(nu_f (K_I/K_IC - 1), v / h) (see
+    :mod:`kmc.events.fracture`), so the advance rate is continuous and non-decreasing in K_I.
+
+    Parameters
+    ----------
+    k_i : float or ndarray
+        Stress intensity K_I [Pa m^0.5].
+    toughness : float or ndarray
+        Fracture toughness K_IC [Pa m^0.5].
+    threshold_ratio : float
+        K_th / K_IC, in (0, 1): the fatigue limit.
+    velocity_prefactor : float
+        v0 [m/s], the velocity extrapolated to K_I = K_IC.
+    exponent : float
+        n, the stress-corrosion exponent (11 for glasses to > 100 for polycrystalline ceramics,
+        Freiman 1984).
+    step : float or ndarray
+        Length h [m] of the step (the edge length).
+
+    Returns
+    -------
+    float or ndarray
+        v0 (K_I/K_IC)^n / h where K_I/K_IC >= K_th/K_IC, else 0.
+    """
+    ratio = np.asarray(k_i, float) / toughness
+    with np.errstate(under="ignore"):
+        velocity = velocity_prefactor * np.power(np.maximum(ratio, 0.0), exponent)
+    rate = np.where(ratio >= threshold_ratio, velocity / step, 0.0)
     return float(rate) if rate.ndim == 0 else rate
 
 

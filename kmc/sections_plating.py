@@ -1,0 +1,170 @@
+"""The sections of plating decks: ``[protocol]``, ``[plating]`` and ``[ensemble]``.
+
+Split from :mod:`kmc.sections` (the cell, lattice-gas and shared sections) to keep each module
+short; :mod:`kmc.deck` re-exports every name of both, so ``from kmc.deck import PlatingConfig``
+is the public spelling.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .config import Validated, param
+from .errors import ConfigError
+
+
+# ---------------------------------------------------------------------------------------
+# Plating (MODEL.md sections 5-8)
+# ---------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class ProtocolConfig(Validated):
+    """Current protocol J(t) (MODEL.md section 6); positive J plates the electrode at z = 0.
+
+    Built by :func:`kmc.protocol.from_config`; ``[field]`` of lattice-gas decks is the same
+    family for a field strength.
+    """
+
+    KEY = "protocol"
+    kind: str = param("protocol", default="constant",
+                      choices=("constant", "pulsed", "cycling", "staircase"))
+    current_density: float = param("J (constant, pulse amplitude, plating current, first CCD step)",
+                                   unit="A/m^2", default=10.0, lo=-1e5, hi=1e5)
+    period: float = param("pulse period (pulsed)", unit="s", default=1.0, lo=0.0, lo_open=True)
+    duty: float = param("fraction of each period at J (pulsed)", default=0.5, lo=0.0, hi=1.0)
+    reverse: float = param("reverse-pulse current density (pulsed; 0 = rest)", unit="A/m^2",
+                           default=0.0, lo=0.0, hi=1e5)
+    capacity: float = param("areal capacity per half-cycle (cycling, staircase)", unit="C/m^2",
+                            default=7.2, lo=0.0, lo_open=True)
+    strip_current_density: float = param("stripping current density (cycling, staircase; 0 = J)",
+                                         unit="A/m^2", default=0.0, lo=0.0, hi=1e5)
+    step: float = param("CCD step dJ (staircase)", unit="A/m^2", default=5.0, lo=0.0, hi=1e5)
+    cycles: int = param("number of cycles or steps (0 = until the run stops)", default=0, lo=0)
+
+    def check(self, prefix):
+        if self.kind in ("cycling", "staircase") and not self.current_density > 0:
+            raise ConfigError(f"{prefix}current_density = {self.current_density:g} A/m^2: must be "
+                              f"> 0 for kind = {self.kind!r}")
+
+
+@dataclass(frozen=True)
+class PlatingConfig(Validated):
+    """Which events act and their kinetic parameters (MODEL.md section 5)."""
+
+    KEY = "plating"
+    quanta_per_site: int = param("charge quanta per site n_q (results converge as it grows)",
+                                 default=4, lo=1, hi=1024)
+    confinement: bool = param("full confined Li sites block current and carry the "
+                              "electrodeposition pressure (false: Li grows freely, the "
+                              "Laplacian limit)", default=True)
+    fracture: bool = param("Griffith fracture of the electrolyte ahead of pressurised Li",
+                           default=True)
+    fracture_attempt_frequency: float = param(
+        "nu_f in the crack-advance rate nu_f (K_I/K_IC - 1)", unit="1/s", default=1e3, lo=0.0,
+        lo_open=True)
+    geometry_factor: float = param("Griffith geometry factor Y", default=1.0, lo=0.0, lo_open=True)
+    min_crack_length: float = param("smallest crack length a in the Griffith criterion "
+                                    "(0 = one site)", unit="m", default=0.0, lo=0.0)
+    subcritical_fracture: bool = param(
+        "slow (stress-corrosion) crack growth below K_IC: v = v0 (K_I/K_IC)^n for K_I >= K_th, "
+        "one site per h / v (MODEL.md 10.5; kmc.mechanics.subcritical_crack_rate)", default=False)
+    subcritical_velocity: float = param(
+        "v0, the slow-crack velocity extrapolated to K_I = K_IC (estimate, tag E; oxides and "
+        "glasses 1e-6 to 1 m/s)", unit="m/s", default=1e-3, lo=0.0, lo_open=True, hi=1e3)
+    subcritical_exponent: float = param(
+        "n, the stress-corrosion exponent (estimate, tag E; 11 for glasses to > 100 for "
+        "polycrystalline ceramics, Freiman 1984)", default=30.0, lo=1.0, hi=500.0)
+    subcritical_threshold: float = param(
+        "K_th / K_IC, the fatigue limit below which no slow growth occurs (estimate, tag E)",
+        default=0.5, lo=0.0, lo_open=True, hi=1.0, hi_open=True)
+    creep: bool = param("Li creep toward lower pressure and to/from the reservoirs", default=True)
+    charge_transfer: str = param("interface kinetics: linearised Butler-Volmer, or none (i0 = inf)",
+                                 default="butler_volmer", choices=("butler_volmer", "none"))
+    electron_leak: bool = param("electron injection, walk, trapping and Li+ reduction in the "
+                                "electrolyte (MODEL.md 5.4-5.6; off by default until the GB band "
+                                "gap is settled, see docs/design-plating.md)", default=False)
+    trap_attempt_frequency: float = param("detrapping attempt frequency nu_t", unit="1/s",
+                                          default=1e13, lo=0.0, lo_open=True)
+    nucleation_attempt_frequency: float = param("Li+ reduction attempt frequency nu_n", unit="1/s",
+                                                default=1e13, lo=0.0, lo_open=True)
+    nucleation_barrier: float = param("nucleation barrier dG* at the bulk modulus (scaled by the "
+                                      "local modulus)", unit="eV", default=1.0, lo=0.0, hi=10.0)
+    stripping_voids: bool = param("electrode-face sites detach where the stripping current "
+                                  "exceeds the resupply limit and heal under stack pressure "
+                                  "(MODEL.md 5.8)", default=False)
+    strip_limit: float = param("resupply-limited stripping current density at zero stack "
+                               "pressure, 298 K", unit="A/m^2", default=1.0, lo=0.0, lo_open=True)
+    strip_limit_per_pressure: float = param("rise of that limit with stack pressure",
+                                            unit="A/m^2/Pa", default=1.5e-6, lo=0.0)
+    void_attempt_frequency: float = param("nu_v in the detachment rate nu_v (j/j_strip - 1)",
+                                          unit="1/s", default=1.0, lo=0.0, lo_open=True)
+    heal_rate_per_pressure: float = param("healing rate of a detached site per unit stack "
+                                          "pressure", unit="1/(s*Pa)", default=1e-7, lo=0.0)
+
+
+# ---------------------------------------------------------------------------------------
+# Ensembles of plating runs (kmc.ensemble)
+# ---------------------------------------------------------------------------------------
+
+#: Deck keys an ensemble may not sweep, and why (one line each).
+NOT_SWEPT = {
+    "model": "the deck kind is fixed",
+    "run.seed": "each task's seed is drawn from the master run.seed; use ensemble.replicas",
+    "ensemble": "the ensemble does not sweep itself",
+    "output": "an ensemble writes one dataset",
+}
+
+
+def _flatten(table: dict, prefix: str = "") -> dict:
+    """``{"protocol": {"current_density": [...]}}`` -> ``{"protocol.current_density": [...]}``
+    (TOML turns an unquoted dotted key into nested tables)."""
+    flat = {}
+    for key, value in table.items():
+        if isinstance(value, dict):
+            flat.update(_flatten(value, f"{prefix}{key}."))
+        else:
+            flat[prefix + key] = value
+    return flat
+
+
+@dataclass(frozen=True)
+class EnsembleConfig(Validated):
+    """An ensemble of plating runs (``kmc ensemble``, :class:`kmc.ensemble.Ensemble`).
+
+    ``sweep`` maps dotted deck keys to lists of values written as in a deck
+    (``"protocol.current_density" = ["5 mA/cm^2", "10 mA/cm^2"]``); ``combine`` makes the
+    sweep points the Cartesian product of the lists (the last key varies fastest) or zips them
+    (lists of one length). Every sweep point runs ``replicas`` times with seeds drawn from the
+    master ``run.seed`` (:func:`kmc.ensemble.task_seed`). Here only the section's own shape is
+    checked; the deck (:class:`kmc.deck.PlatingDeck`) applies every sweep point with
+    ``deck.replace`` at load, so a bad key or value fails before any compute. The defaults (no
+    sweep, one replica) leave a deck's ``kmc run`` unchanged.
+    """
+
+    KEY = "ensemble"
+    replicas: int = param("runs per sweep point, each with its own seed", default=1, lo=1,
+                          hi=1_000_000)
+    vary: str = param("what a replica varies: 'kinetics' (the kinetic seed only; the replicas "
+                      "of a sweep point share the cell built from run.seed) or 'microstructure' "
+                      "(the cell too)", default="kinetics", choices=("kinetics", "microstructure"))
+    combine: str = param("sweep points: 'product' of the lists or 'zip' of lists of one length",
+                         default="product", choices=("product", "zip"))
+    sweep: dict = param("dotted deck key -> list of values as a deck writes them",
+                        default_factory=dict)
+    tasks: str = param("directory of the per-task files (empty: the dataset path with .tasks)",
+                       default="")
+
+    def check(self, prefix):
+        flat = _flatten(self.sweep)
+        if flat != self.sweep:
+            object.__setattr__(self, "sweep", flat)
+        for key, values in flat.items():
+            name = f"{prefix}sweep.{key}"
+            if not isinstance(values, (list, tuple)) or not values:
+                raise ConfigError(f"{name} = {values!r}: expected a non-empty list of values")
+            for bad, why in NOT_SWEPT.items():
+                if key == bad or key.startswith(bad + "."):
+                    raise ConfigError(f"{name}: not a sweep axis ({why})")
+        if self.combine == "zip" and len({len(v) for v in flat.values()}) > 1:
+            lengths = ", ".join(f"{k}: {len(v)}" for k, v in flat.items())
+            raise ConfigError(f"{prefix}combine = 'zip': the sweep lists must have one length, "
+                              f"got {lengths}")

@@ -1,0 +1,135 @@
+"""Slow (stress-corrosion) crack growth below K_IC (MODEL.md 10.5, issue 11 acceptance 3):
+v = v0 (K_I/K_IC)^n above K_th, one site of length h at v / h; off by default. Fixed seeds:
+every run is exactly reproducible."""
+import math
+
+import numpy as np
+import pytest
+
+import kmc
+from kmc.errors import ConfigError
+from kmc.events.base import Channels, Epoch
+from kmc.mechanics import fracture_rate, subcritical_crack_rate
+
+DECK = """
+model = "plating"
+[cell]
+thickness = "10 um"
+width = "10 um"
+[microstructure]
+kind = "single_crystal"
+flaws = {{ depth = "2 um", width = "0.5 um", x_positions = ["5 um"] }}
+[material]
+name = "llzo_single_crystal"
+li_metal = {{ creep_reference_stress = "95 MPa" }}
+[protocol]
+current_density = "{j}"
+[plating]
+subcritical_fracture = {on}
+subcritical_velocity = "{v0}"
+subcritical_exponent = {n}
+subcritical_threshold = {kth}
+[run]
+duration = "{duration}"
+observations = 11
+seed = 1
+"""
+
+
+def _deck(j="5 mA/cm^2", on="true", v0="1e-6 m/s", n=10, kth=0.2, duration="2000 s"):
+    return kmc.loads_deck(DECK.format(j=j, on=on, v0=v0, n=n, kth=kth, duration=duration))
+
+
+def test_rate_is_the_power_law_over_h_above_the_threshold_and_zero_below():
+    """v0 (K/K_IC)^n / h exactly on a grid of K, 0 below K_th; arrays and scalars alike."""
+    k_ic, kth, v0, n, h = 1.2e6, 0.4, 3e-4, 27.0, 0.5e-6
+    k = np.linspace(0.0, 1.5 * k_ic, 301)
+    rate = subcritical_crack_rate(k, k_ic, kth, v0, n, h)
+    ratio = k / k_ic
+    expect = np.where(ratio >= kth, v0 * ratio ** n / h, 0.0)
+    assert np.array_equal(rate, expect)
+    assert (rate[ratio < kth] == 0).all() and (rate[ratio >= kth] > 0).all()
+    assert subcritical_crack_rate(0.8 * k_ic, k_ic, kth, v0, n, h) == v0 * 0.8 ** n / h
+    assert subcritical_crack_rate(0.3 * k_ic, k_ic, kth, v0, n, h) == 0.0
+    # the two branches joined by max are continuous at K_IC: v0 / h on both sides
+    below = subcritical_crack_rate(k_ic * (1 - 1e-12), k_ic, kth, v0, n, h)
+    above = max(fracture_rate(k_ic, k_ic, 1e3), subcritical_crack_rate(k_ic, k_ic, kth, v0, n, h))
+    assert below == pytest.approx(v0 / h, rel=1e-9) and above == pytest.approx(v0 / h, rel=1e-12)
+
+
+def _probe(deck):
+    """The run's own Fracture event: a function of the pressure on the blocked sites that
+    returns the channel rates, and the lattice spacing."""
+    sim = kmc.Simulation.from_deck(deck)
+    assert sim._new_epoch(0.0)
+    fracture = sim.event("fracture")
+    conf = sim.confinement
+    view = sim.tracker.view(sim.phase, sim.contact)
+    assert np.flatnonzero(conf.blocked).size
+    epoch = Epoch(time=0.0, current=sim.current(0.0), phase=sim.phase, content=sim.kernel.contents,
+                  field=sim.field, clusters=view, confinement=conf)
+
+    def rates(p):
+        conf.pressure = np.where(conf.blocked, p, 0.0)
+        out = Channels()
+        fracture.channels(epoch, out)
+        return out.arrays()[1]
+
+    return rates, sim.cell.graph.spacing
+
+
+def _griffith(rates):
+    """Lowest blocked-site pressure [Pa] with a channel, by bisection (switch off)."""
+    lo, hi = 0.0, 1e10
+    for _ in range(200):
+        mid = 0.5 * (lo + hi)
+        lo, hi = (lo, mid) if rates(mid).size else (mid, hi)
+    return hi
+
+
+def test_the_run_s_fracture_event_offers_slow_growth_below_griffith():
+    """Below the Griffith pressure p_c the switched-on event's fastest channel (the flaw tip,
+    K_I/K_IC = p / p_c) runs at v0 (p/p_c)^n / h: log-log slope n within 1e-9; it disappears
+    below K_th; the switched-off event offers nothing below p_c."""
+    v0, n, kth = 2e-5, 23.0, 0.45
+    off_rates, h = _probe(_deck(on="false"))
+    p_c = _griffith(off_rates)
+    assert off_rates(0.99 * p_c).size == 0
+    rates, h_on = _probe(_deck(v0=f"{v0} m/s", n=n, kth=kth))
+    assert h_on == h
+    fractions = np.array([0.5, 0.6, 0.7, 0.8, 0.9, 0.99])
+    top = np.array([rates(f * p_c).max() for f in fractions])
+    np.testing.assert_allclose(top, v0 * fractions ** n / h, rtol=1e-9)
+    slope = np.diff(np.log(top)) / np.diff(np.log(fractions))
+    np.testing.assert_allclose(slope, n, rtol=1e-9)
+    assert rates(0.99 * kth * p_c).size == 0
+    assert rates(1.01 * kth * p_c).size >= 1
+    # above p_c: the Griffith channels take the larger branch, the power law just above K_IC
+    assert rates(1.0001 * p_c).max() == pytest.approx(v0 * 1.0001 ** n / h, rel=1e-9)
+
+
+def test_slow_growth_shorts_a_cell_below_griffith_and_faster_with_larger_v0():
+    """At 5 mA/cm^2 the flaw's Li stays below the Griffith pressure: no short in 2000 s with
+    the switch off; with it on the cell shorts, and a larger v0 shorts it sooner."""
+    off = kmc.simulate(_deck(on="false"))
+    assert off.stop_reason == "duration" and math.isnan(off.scalars["t_short"])
+    t = []
+    for v0 in ("1e-6 m/s", "1e-5 m/s", "1e-4 m/s"):
+        res = kmc.simulate(_deck(v0=v0))
+        assert res.stop_reason == "short"
+        t.append(res.scalars["t_short"])
+    assert all(math.isfinite(x) for x in t)
+    assert t[0] > t[1] > t[2]
+
+
+def test_the_switch_is_off_by_default_and_its_keys_are_checked():
+    """Shipped decks stay Griffith-only; K_th/K_IC must lie in (0, 1) and v0 be positive."""
+    cfg = kmc.loads_deck(DECK.format(j="5 mA/cm^2", on="false", v0="1 m/s", n=1, kth=0.5,
+                                     duration="1 s")).plating
+    from kmc.deck import PlatingConfig
+    assert PlatingConfig().subcritical_fracture is False
+    assert isinstance(cfg, PlatingConfig)
+    for key, bad in (("subcritical_threshold", "1.0"), ("subcritical_threshold", "0"),
+                     ("subcritical_velocity", "0 m/s"), ("subcritical_exponent", "0.5")):
+        with pytest.raises(ConfigError):
+            _deck().replace(f"plating.{key}", bad)
