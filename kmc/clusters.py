@@ -184,6 +184,15 @@ class ClusterView:
         return out * h
 
     @cached_property
+    def width(self) -> np.ndarray:
+        """Width [m] of every cluster, its smallest extent across its long axis (MODEL.md 10.6):
+        the second largest of its (x, y, z) extents in 3D, the extent along x in a 2D cell
+        (ny = 1, growth along z). Shape (n_clusters,)."""
+        if self.shape[1] == 1:
+            return self.extent[:, 0].copy()
+        return np.sort(self.extent, axis=1)[:, 1]
+
+    @cached_property
     def reservoir_distance(self) -> np.ndarray:
         """Li sites from each Li site to its electrode reservoir through Li (1 on a face site in
         contact; -1 if not anchored): unweighted shortest paths from one virtual node joined

@@ -12,6 +12,10 @@ judged on the blocked field:
   [1/s], l its Li distance to the reservoir, :func:`kmc.mechanics.creep_pressure`): it is
   *relieved*, stays active and sits at P_stack + p_cr; its deposits creep on to the reservoir.
 
+With ``[plating] size_dependent_flow`` the creep reference stress of a Li site is the flow
+stress sigma_ref(w) of its cluster's width w (:meth:`Confinement.flow_stress`, MODEL.md 10.6),
+in the relief pressure here and in the creep channels (:mod:`kmc.events.creep`).
+
 Released or relieved sites trigger one more solve. Both states last while the site stays full
 and confined (and anchored) and are judged afresh at every protocol change. Full Li anchored
 to a reservoir carries P_stack; non-full sites none (they have free volume). When blocked Li
@@ -25,7 +29,7 @@ from .clusters import CLASS_A, CLASS_C
 from .codes import RES_A, RES_C
 from .errors import EngineConsistencyError
 from .field import FieldError
-from .mechanics import creep_pressure, electrodeposition_pressure
+from .mechanics import creep_pressure, electrodeposition_pressure, li_flow_stress
 from .microstructure import LI, SE, VOID
 
 #: Per-site state arrays (checkpointed).
@@ -51,6 +55,21 @@ class Confinement:
         self.pressure = np.zeros(n)  # Li pressure of every site [Pa]
         self.p_field = np.zeros(n)  # the pressures the field was solved with [Pa]
         self.relief = np.zeros(n, np.int8)  # reservoir a relieved site creeps into (RES_*)
+
+    def flow_stress(self, view):
+        """Per-site creep reference stress [Pa] (MODEL.md 10.6), or None (the Li-metal set's
+        scalar ``creep_reference_stress``) when ``[plating] size_dependent_flow`` is off.
+
+        A Li site takes :func:`kmc.mechanics.li_flow_stress` of its cluster's width
+        (:attr:`kmc.clusters.ClusterView.width`); every other site the bulk value."""
+        cfg, li = self.sim.plating, self.sim.cell.li_metal
+        if not cfg.size_dependent_flow:
+            return None
+        width = np.full(view.phase.size, np.inf)
+        metal = np.flatnonzero(view.metal)
+        width[metal] = view.width[view.label[metal]]
+        return li_flow_stress(width, li.creep_reference_stress, li.yield_strength_micropillar,
+                              cfg.flow_stress_reference_width, cfg.flow_stress_exponent)
 
     def confined(self, phase, content) -> np.ndarray:
         """Full Li sites with no empty (VOID) neighbour and at least one electrolyte one."""
@@ -111,9 +130,11 @@ class Confinement:
         relieve = np.zeros_like(release)
         r = np.flatnonzero(judge & ~release & view.anchored)
         if sim.plating.creep and r.size:
+            sigma0 = self.flow_stress(view)
             p_cr = sim.conditions.stack_pressure + creep_pressure(
                 draw[r] / sim.quantum, view.reservoir_distance[r], sim.cell.li_metal,
-                sim.conditions.temperature, sim.plating.quanta_per_site)
+                sim.conditions.temperature, sim.plating.quanta_per_site,
+                None if sigma0 is None else sigma0[r])
             relieve[r] = p_cr < electrodeposition_pressure(eta[r], sim.cell.li_metal.molar_volume)
         if not (release.any() or relieve.any()):
             return False
@@ -150,9 +171,11 @@ class Confinement:
             lat = np.flatnonzero(sol.interface_metal >= 0)
             plating = np.bincount(sol.interface_metal[lat], np.maximum(sol.interface_current[lat], 0.0),
                                   phase.size)
+            sigma0 = self.flow_stress(view)
             pressure[r] = sim.conditions.stack_pressure + creep_pressure(
                 plating[r] / sim.quantum, view.reservoir_distance[r], sim.cell.li_metal,
-                sim.conditions.temperature, sim.plating.quanta_per_site)
+                sim.conditions.temperature, sim.plating.quanta_per_site,
+                None if sigma0 is None else sigma0[r])
             kr = sol.clusters.kind[sol.clusters.label[r]]  # relieved sites are anchored: A, C side
             if not np.all((kr == CLASS_A) | (kr == CLASS_C)):
                 raise EngineConsistencyError("a creep-relieved Li site is not anchored to an electrode")

@@ -18,6 +18,8 @@ Plain functions in SI units; the plating kernels evaluate the same formulas per 
 * Li creep: power law eps_dot = eps0 (sigma / sigma0)^m exp(-Q/R (1/T - 1/T_ref)) (MODEL.md
   section 5, item 7; Li-metal set ``li_metal.toml``), used for the creep channels, the creep
   relief of anchored Li and the creep-limited stripping current of stripping voids.
+* Size-dependent Li flow stress (MODEL.md 10.6): sigma0 may be per site, the power law
+  sigma_ref(w) of the width w of the site's Li (:func:`li_flow_stress`; Xu et al. 2017).
 
 The functions take numbers or numpy arrays alike; the plating events call them on arrays.
 """
@@ -141,25 +143,76 @@ def creep_arrhenius(li, temperature: float) -> float:
                      molar=True)
 
 
-def creep_rate(pressure_difference, li, temperature: float, quanta_per_site: int):
+def li_flow_stress(width, bulk: float, reference_stress: float, reference_width: float,
+                   exponent: float):
+    """Flow (creep reference) stress [Pa] of Li confined to a width ``width`` [m] (MODEL.md 10.6).
+
+    Small Li volumes are much stronger than bulk Li: single-crystalline Li micropillars follow
+    a power-law size effect sigma_y ~ D^(-0.68) at 298 K (D^(-1.00) at 363 K) and reach
+    ~95-105 MPa at D ~ 1 um, against ~1 MPa in bulk (Xu, Ahmad, Sun, Greer, Cui et al.,
+    PNAS 114, 57 (2017), https://www.osti.gov/biblio/1336848; Yao et al. 2023, seed 000,
+    ref [41]). The Li in a crack of width w therefore flows at
+
+        sigma_ref(w) = max(sigma_bulk, sigma_um (w / w_ref)^(-m_s)),
+
+    the power law through (w_ref, sigma_um), clipped below at the bulk value (reached at
+    w = w_ref (sigma_um / sigma_bulk)^(1/m_s), ~0.8 mm with the defaults). It has no upper
+    cap: below w_ref it keeps rising as measured on sub-micrometre pillars.
+
+    Parameters
+    ----------
+    width : float or ndarray
+        w [m]; ``inf`` (or any width past the bulk crossover) gives the bulk value, w <= 0 is
+        not allowed.
+    bulk : float
+        sigma_bulk [Pa], the bulk creep reference stress (``creep_reference_stress``).
+    reference_stress : float
+        sigma_um [Pa], the flow stress at ``reference_width`` (``yield_strength_micropillar``).
+    reference_width : float
+        w_ref [m] (1 um: the pillar size of ``reference_stress``).
+    exponent : float
+        m_s [-], the size-effect exponent (0.68 at 298 K, Xu 2017).
+
+    Returns
+    -------
+    float or ndarray
+        sigma_ref(w) [Pa], the same shape as ``width``.
+    """
+    w = np.asarray(width, float)
+    if np.any(w <= 0):
+        raise ValueError("li_flow_stress: widths must be > 0")
+    sigma = np.maximum(bulk, reference_stress * (w / reference_width) ** (-exponent))
+    return float(sigma) if sigma.ndim == 0 else sigma
+
+
+def creep_rate(pressure_difference, li, temperature: float, quanta_per_site: int,
+               reference_stress=None):
     """Quanta per second [1/s] creeping across a site face under ``pressure_difference`` [Pa].
 
     The power-law creep strain rate eps_dot = eps0 (dp / sigma0)^m exp(-Q/R (1/T - 1/T_ref))
     moves a site's volume per 1/eps_dot seconds, i.e. n_q eps_dot quanta per second; zero for
-    dp <= 0 (MODEL.md section 5, item 7; parameters from ``li_metal.toml``).
+    dp <= 0 (MODEL.md section 5, item 7; parameters from ``li_metal.toml``). sigma0 is the
+    Li-metal set's ``creep_reference_stress`` unless ``reference_stress`` [Pa] (a number or a
+    per-value array, e.g. :func:`li_flow_stress` of each site's Li width) is given.
     """
     dp = np.maximum(np.asarray(pressure_difference, float), 0.0)
+    if reference_stress is None:
+        return (quanta_per_site * li.creep_rate_prefactor * creep_arrhenius(li, temperature)
+                * (dp / li.creep_reference_stress) ** li.creep_exponent)
     return (quanta_per_site * li.creep_rate_prefactor * creep_arrhenius(li, temperature)
-            * (dp / li.creep_reference_stress) ** li.creep_exponent)
+            * (dp / np.asarray(reference_stress, float)) ** li.creep_exponent)
 
 
-def creep_pressure(rate, length_sites, li, temperature: float, quanta_per_site: int):
+def creep_pressure(rate, length_sites, li, temperature: float, quanta_per_site: int,
+                   reference_stress=None):
     """Pressure [Pa] that drives ``rate`` quanta per second by creep through a Li column of
     ``length_sites`` faces in series (each taking dp / length): the inverse of
-    :func:`creep_rate`, dp = length sigma0 (rate / (n_q eps0 A(T)))^(1/m)."""
+    :func:`creep_rate`, dp = length sigma0 (rate / (n_q eps0 A(T)))^(1/m), with sigma0 as in
+    :func:`creep_rate` (``reference_stress``: per-value sigma0 [Pa], default the set's)."""
     unit = float(creep_rate(li.creep_reference_stress, li, temperature, quanta_per_site))
     r = np.maximum(np.asarray(rate, float), 0.0)
-    return np.asarray(length_sites, float) * li.creep_reference_stress * (r / unit) ** (1.0 / li.creep_exponent)
+    sigma0 = li.creep_reference_stress if reference_stress is None else np.asarray(reference_stress, float)
+    return np.asarray(length_sites, float) * sigma0 * (r / unit) ** (1.0 / li.creep_exponent)
 
 
 def stripping_limit(limit: float, limit_per_pressure: float, stack_pressure: float, li,

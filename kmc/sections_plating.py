@@ -77,6 +77,17 @@ class PlatingConfig(Validated):
         "K_th / K_IC, the fatigue limit below which no slow growth occurs (estimate, tag E)",
         default=0.5, lo=0.0, lo_open=True, hi=1.0, hi_open=True)
     creep: bool = param("Li creep toward lower pressure and to/from the reservoirs", default=True)
+    size_dependent_flow: bool = param(
+        "size-dependent Li flow stress: per site, the creep reference stress is sigma_ref(w) = "
+        "max(sigma_bulk, sigma_um (w / w_ref)^(-m_s)) of the width w of its Li (MODEL.md 10.6; "
+        "kmc.mechanics.li_flow_stress; sigma_bulk = creep_reference_stress, sigma_um = "
+        "yield_strength_micropillar of the Li-metal set)", default=False)
+    flow_stress_reference_width: float = param(
+        "w_ref, the Li width at which the flow stress is yield_strength_micropillar (Xu 2017: "
+        "~1 um pillars)", unit="m", default=1e-6, lo=0.0, lo_open=True, hi=1e-2)
+    flow_stress_exponent: float = param(
+        "m_s, the size-effect exponent of the Li flow stress (0.68 at 298 K, 1.00 at 363 K; Xu "
+        "et al. 2017, PNAS 114, 57)", default=0.68, lo=0.0, hi=3.0)
     charge_transfer: str = param("interface kinetics: linearised Butler-Volmer, or none (i0 = inf)",
                                  default="butler_volmer", choices=("butler_volmer", "none"))
     electron_leak: bool = param("electron injection, walk, trapping and Li+ reduction in the "

@@ -6,6 +6,9 @@ quanta toward lower pressure:
 * as kMC channels: from creep-relieved full sites (anchored Li whose plating current creeps back
   to its reservoir, :mod:`kmc.confinement`) into non-full Li neighbours, and from a reservoir
   under stack pressure into non-full Li face sites;
+* with ``[plating] size_dependent_flow`` a relieved donor creeps at the flow stress of its
+  cluster's width (:meth:`kmc.confinement.Confinement.flow_stress`, MODEL.md 10.6), reservoir
+  Li at the bulk value;
 * quasi-statically (:meth:`Creep.after_topology`): inside a cluster, Li at pressure flows into
   free volume far faster than it plates (tens of MPa move a site's worth in microseconds), so
   a non-full Li site next to pressurised full Li fills at once from the most pressurised full
@@ -45,14 +48,18 @@ class Creep(Event):
         # elsewhere free volume moves quasi-statically (after_topology)
         e = np.flatnonzero(conf.relieved[src] & (conf.pressure[src] > 0) & metal[dst]
                            & (content[dst] < n_q))
-        pairs = [(conf.relief[src[e]], dst[e], conf.pressure[src[e]])]
+        # size-dependent flow stress (MODEL.md 10.6): a relieved donor's Li flows at the
+        # sigma_ref(w) of its cluster's width; reservoir Li (bulk) at the scalar bulk value
+        sigma0 = conf.flow_stress(epoch.clusters)
+        pairs = [(conf.relief[src[e]], dst[e], conf.pressure[src[e]],
+                  None if sigma0 is None else sigma0[src[e]])]
         touches = touching_faces(sim.cell.face, sim.contact)
         for face, res in ((FACE_A, RES_A), (FACE_C, RES_C)):
             on = metal & (touches == face)
             inflow = np.flatnonzero(on & (content < n_q)) if P > 0 else np.zeros(0, np.intp)
-            pairs.append((np.full(inflow.size, res), inflow, np.full(inflow.size, P)))
-        for frm, to, dp in pairs:
-            r = creep_rate(dp, sim.cell.li_metal, T, n_q)
+            pairs.append((np.full(inflow.size, res), inflow, np.full(inflow.size, P), None))
+        for frm, to, dp, s0 in pairs:
+            r = creep_rate(dp, sim.cell.li_metal, T, n_q, s0)
             ok = r > 0
             out.add(CH_CREEP, r[ok], np.asarray(frm)[ok], np.asarray(to)[ok])
 
