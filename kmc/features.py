@@ -82,8 +82,38 @@ def add_contour(m: Microstructure, kind: str, height: float, period: float) -> N
     m.feature[below] = FEATURE_CONTOUR
 
 
+#: Flaw-depth distributions of ``[microstructure.flaws] depth_distribution`` (MODEL.md 10.3).
+FLAW_DEPTH_DISTRIBUTIONS = ("fixed", "lognormal", "weibull")
+
+
+def sample_flaw_depths(rng, n: int, kind: str, median: float, spread: float) -> np.ndarray:
+    """``n`` continuous flaw depths [m] of median ``median`` (before clipping and rounding).
+
+    * ``lognormal``: ln a ~ Normal(ln median, spread^2) (``spread`` = sigma of ln a);
+    * ``weibull``: a = lambda W, W ~ Weibull(modulus ``spread``), lambda = median / (ln 2)^(1/spread)
+      so that the median is ``median``.
+
+    Draws ``n`` variates from ``rng`` (``standard_normal`` or ``weibull``).
+    """
+    if kind == "lognormal":
+        return median * np.exp(spread * rng.standard_normal(n))
+    if kind == "weibull":
+        return median / math.log(2.0) ** (1.0 / spread) * rng.weibull(spread, n)
+    raise ValueError(f"unknown flaw depth distribution {kind!r}")
+
+
+def flaw_depths(rng, n: int, kind: str, median: float, spread: float, max_depth: float,
+                spacing: float) -> np.ndarray:
+    """``n`` flaw depths [m] from :func:`sample_flaw_depths`, rounded to whole sites of
+    ``spacing``, at least one site and at most ``floor(max_depth / spacing)`` sites."""
+    a = sample_flaw_depths(rng, n, kind, median, spread)
+    top = max(1, int(math.floor(max_depth / spacing * (1 + 1e-9))))
+    return np.clip(np.rint(a / spacing), 1, top) * spacing
+
+
 def add_flaws(m: Microstructure, rng, depth: float, width: float, mean_spacing: float = 0.0,
-              x_positions=(), y_positions=()) -> int:
+              x_positions=(), y_positions=(), distribution: str = "fixed", spread: float = 0.0,
+              max_depth: float = 0.0) -> int:
     """Li-filled surface flaws at the plating interface (z = 0), connected to the electrode.
 
     Each flaw is a slot of depth ``depth`` [m] (= the crack length a of the Griffith
@@ -91,6 +121,12 @@ def add_flaws(m: Microstructure, rng, depth: float, width: float, mean_spacing: 
     listed positions ``x_positions`` (and ``y_positions`` in 3D) [m] and at Poisson-placed ones
     (mean lateral spacing ``mean_spacing`` [m]: intensity 1/mean_spacing^(d-1)). Distances wrap
     only across periodic boundaries. Returns the number of flaws.
+
+    With ``distribution`` other than ``"fixed"`` each flaw has its own depth from
+    :func:`flaw_depths` (``depth`` the median, ``spread`` the log-normal sigma or the Weibull
+    modulus, clipped at ``max_depth``, 0 = one site less than the thickness), drawn from ``rng``
+    after the positions, one per flaw in position order (listed, then Poisson-placed). The
+    fixed distribution draws nothing more.
     """
     if depth <= 0.0:
         return 0
@@ -118,8 +154,13 @@ def add_flaws(m: Microstructure, rng, depth: float, width: float, mean_spacing: 
             d = (d + 0.5 * length) % length - 0.5 * length
         return (d > -0.5 * width + eps) & (d <= 0.5 * width + eps)
 
-    depth_mask = z < depth
-    for x0, y0 in zip(xs, ys):
+    if distribution == "fixed":
+        depths = [depth] * len(xs)
+    else:
+        clip = max_depth or (m.shape[2] - 1) * m.spacing
+        depths = flaw_depths(rng, len(xs), distribution, depth, spread, clip, m.spacing)
+    for x0, y0, a in zip(xs, ys, depths):
+        depth_mask = z < a
         in_x = within(x, x0, W, m.periodic[0])
         if m.dimension == 3:
             in_y = within(y, y0, D, m.periodic[1])

@@ -238,10 +238,23 @@ class PoresConfig(Validated):
 
 @dataclass(frozen=True)
 class FlawsConfig(Validated):
-    """Li-filled surface flaws at the plating interface (z = 0), connected to the electrode."""
+    """Li-filled surface flaws at the plating interface (z = 0), connected to the electrode.
+
+    ``depth_distribution`` other than ``fixed`` gives each flaw its own depth (MODEL.md 10.3;
+    LLZO surface flaws 1-10 um, seed 001): ``depth`` is then the median, ``depth_spread`` the
+    sigma of ln a (log-normal) or the Weibull modulus, and draws are clipped at ``max_depth``
+    and rounded to whole sites (:func:`kmc.features.flaw_depths`).
+    """
 
     KEY = "microstructure.flaws"
-    depth: float = param("flaw depth a (0 = no flaws)", unit="m", default=0.0, lo=0.0)
+    depth: float = param("flaw depth a, the median if drawn (0 = no flaws)", unit="m", default=0.0,
+                         lo=0.0)
+    depth_distribution: str = param("flaw depths: all equal to depth, or drawn per flaw",
+                                    default="fixed", choices=("fixed", "lognormal", "weibull"))
+    depth_spread: float = param("sigma of ln a (lognormal) or Weibull modulus (weibull)",
+                                default=0.0, lo=0.0, hi=100.0)
+    max_depth: float = param("largest drawn depth (0 = one site less than the thickness)", unit="m",
+                             default=0.0, lo=0.0)
     width: float = param("flaw width", unit="m", default=0.5e-6, lo=0.0, lo_open=True)
     mean_spacing: float = param("mean lateral distance between Poisson-placed flaws (0 = none)",
                                 unit="m", default=0.0, lo=0.0)
@@ -251,6 +264,17 @@ class FlawsConfig(Validated):
                                            default=(), lo=0.0)
 
     def check(self, prefix):
+        drawn = self.depth_distribution != "fixed"
+        if drawn and self.depth_spread <= 0:
+            raise ConfigError(f"{prefix}depth_spread = {self.depth_spread:g}: must be > 0 when "
+                              f"{prefix}depth_distribution = '{self.depth_distribution}'")
+        if not drawn and (self.depth_spread or self.max_depth):
+            key = "depth_spread" if self.depth_spread else "max_depth"
+            raise ConfigError(f"{prefix}{key}: only used when {prefix}depth_distribution is "
+                              "'lognormal' or 'weibull'; remove the key")
+        if self.max_depth and self.max_depth < self.depth:
+            raise ConfigError(f"{prefix}max_depth = {self.max_depth:g} m: must be at least the "
+                              f"median depth {self.depth:g} m")
         if self.y_positions and len(self.y_positions) != len(self.x_positions):
             raise ConfigError(f"{prefix}y_positions = {list(self.y_positions)}: needs one entry per "
                               f"x position ({len(self.x_positions)})")
@@ -326,6 +350,12 @@ def check_cell_features(cell: CellConfig, micro: MicrostructureConfig) -> None:
     if f.depth >= cell.thickness:
         raise ConfigError(f"microstructure.flaws.depth = {f.depth:g} m: must be less than the "
                           f"thickness {cell.thickness:g} m (the flaw would short the cell)")
+    if f.max_depth >= cell.thickness:
+        raise ConfigError(f"microstructure.flaws.max_depth = {f.max_depth:g} m: must be less than "
+                          f"the thickness {cell.thickness:g} m (a flaw would short the cell)")
+    if f.max_depth and f.max_depth < cell.spacing:
+        raise ConfigError(f"microstructure.flaws.max_depth = {f.max_depth:g} m: less than one site "
+                          f"({cell.spacing:g} m)")
     if f.depth > 0 and f.width < cell.spacing:
         raise ConfigError(f"microstructure.flaws.width = {f.width:g} m: narrower than one site "
                           f"({cell.spacing:g} m), the flaw would carve nothing")

@@ -1,0 +1,106 @@
+"""MODEL.md 10.3: a population of surface flaws, each with its own depth (kmc.features)."""
+import numpy as np
+import pytest
+
+from kmc.codes import LI
+from kmc.deck import loads_deck
+from kmc.errors import ConfigError
+from kmc.features import FEATURE_FLAW, add_flaws, flaw_depths, sample_flaw_depths
+from kmc.microstructure import Microstructure, build
+
+H = 0.5e-6
+DECK = """model = "microstructure"
+[cell]
+thickness = "20 um"
+width = "30 um"
+spacing = "0.5 um"
+[microstructure]
+kind = "single_crystal"
+[microstructure.flaws]
+{flaws}
+[run]
+seed = 3
+"""
+
+
+def blank(nx=600, nz=40):
+    shape = (nx, 1, nz)
+    return Microstructure(shape, H, np.zeros(shape, np.int32), np.zeros(shape, np.uint8),
+                          np.zeros((1, 4)), np.zeros((1, 3)))
+
+
+def column_depths(m):
+    """Flaw depth [m] of each x column (Li sites counted from z = 0)."""
+    return (m.phase[:, 0, :] == LI).sum(axis=1) * m.spacing
+
+
+@pytest.mark.parametrize("kind,spread", [("lognormal", 0.8), ("weibull", 2.0)])
+def test_each_flaw_gets_its_own_drawn_depth(kind, spread):
+    """Exact: 300 one-site flaws two sites apart carry the depths of flaw_depths, drawn from the
+    same stream after the positions, rounded to whole sites and clipped."""
+    m = blank()
+    xs = [(2 * i + 0.5) * H for i in range(300)]
+    assert add_flaws(m, np.random.default_rng(7), 3e-6, H, 0.0, xs, (), kind, spread, 8e-6) == 300
+    expected = flaw_depths(np.random.default_rng(7), 300, kind, 3e-6, spread, 8e-6, H)
+    got = column_depths(m)
+    np.testing.assert_allclose(got[::2], expected, rtol=1e-12)
+    assert np.all(got[1::2] == 0)
+    raw = sample_flaw_depths(np.random.default_rng(7), 300, kind, 3e-6, spread)
+    np.testing.assert_allclose(expected, np.clip(np.rint(raw / H), 1, 16) * H, rtol=1e-12)
+    assert len(np.unique(expected)) > 5  # really a population, not one depth
+
+
+def test_max_depth_clips_and_depths_are_at_least_one_site():
+    d = flaw_depths(np.random.default_rng(1), 5000, "lognormal", 2e-6, 2.0, 3.2e-6, H)
+    assert d.max() == pytest.approx(3e-6) and d.min() == pytest.approx(H)
+    # sigma = 2: ~44% of draws round to >= 6 sites (a >= 2.75 um) and are clipped to 6
+    assert np.mean(np.isclose(d, 3e-6)) > 0.2
+    m = blank(nz=10)  # default clip: one site less than the thickness
+    add_flaws(m, np.random.default_rng(2), 3e-6, H, 0.0, [(2 * i + 0.5) * H for i in range(300)],
+              (), "weibull", 0.5)
+    assert column_depths(m).max() == pytest.approx(9 * H)
+
+
+def test_poisson_flaws_with_drawn_depths_through_the_deck():
+    m = build(loads_deck(DECK.format(flaws='depth = "3 um"\nmean_spacing = "3 um"\nwidth = "0.5 um"\n'
+                                           'depth_distribution = "lognormal"\ndepth_spread = 0.5\n'
+                                           'max_depth = "8 um"'), "deck.toml"))
+    d = column_depths(m)
+    assert np.all(m.feature[:, 0, :][m.phase[:, 0, :] == LI] == FEATURE_FLAW)
+    assert d.max() <= 8e-6 + 1e-12 and len(np.unique(d[d > 0])) > 2
+
+
+def test_fixed_draws_no_depths():
+    """The fixed distribution consumes the stream exactly as before (positions only)."""
+    rng, ref = np.random.default_rng(5), np.random.default_rng(5)
+    add_flaws(blank(), rng, 2e-6, H, mean_spacing=3e-6)
+    n = ref.poisson(300e-6 / 3e-6)
+    ref.random(n)
+    assert rng.random() == ref.random()
+
+
+@pytest.mark.parametrize("flaws,message", [
+    ('depth = "2 um"\ndepth_distribution = "normal"',
+     "deck.toml: microstructure.flaws.depth_distribution = 'normal': must be one of fixed, "
+     "lognormal, weibull; did you mean 'lognormal'?"),
+    ('depth = "2 um"\ndepth_distribution = "weibull"',
+     "deck.toml: microstructure.flaws.depth_spread = 0: must be > 0 when "
+     "microstructure.flaws.depth_distribution = 'weibull'"),
+    ('depth = "2 um"\ndepth_spread = 0.5',
+     "deck.toml: microstructure.flaws.depth_spread: only used when "
+     "microstructure.flaws.depth_distribution is 'lognormal' or 'weibull'; remove the key"),
+    ('depth = "2 um"\ndepth_distribution = "lognormal"\ndepth_spread = 0.5\nmax_depth = "20 um"',
+     "deck.toml: microstructure.flaws.max_depth = 2e-05 m: must be less than the thickness 2e-05 m "
+     "(a flaw would short the cell)"),
+    ('depth = "2 um"\ndepth_distribution = "lognormal"\ndepth_spread = 0.5\nmax_depth = "1 um"',
+     "deck.toml: microstructure.flaws.max_depth = 1e-06 m: must be at least the median depth "
+     "2e-06 m"),
+    ('depth = "2 um"\ndepth_spred = 0.5',
+     "deck.toml: microstructure.flaws.depth_spred: unknown key; did you mean 'depth_spread'? "
+     "(allowed in microstructure.flaws: depth, depth_distribution, depth_spread, max_depth, width, "
+     "mean_spacing, x_positions, y_positions)"),
+])
+def test_bad_flaw_population_keys_are_one_line_errors(flaws, message):
+    with pytest.raises(ConfigError) as info:
+        loads_deck(DECK.format(flaws=flaws), "deck.toml")
+    assert str(info.value) == message and "\n" not in message
