@@ -28,7 +28,6 @@ import json
 import math
 import os
 import struct
-import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -39,6 +38,7 @@ from .clusters import ShortPath
 from .deck import as_dict
 from .errors import CheckpointError
 from .field import FieldSolution
+from .output import atomic_write
 
 __all__ = ["FORMAT_VERSION", "CheckpointError", "save_checkpoint", "load_checkpoint",
            "simulation_state", "restore_simulation"]
@@ -209,17 +209,11 @@ def save_checkpoint(path, state: dict, *, kind: str, compress: bool = False) -> 
     header["sha256"] = _digest(header, arrays)
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            (np.savez_compressed if compress else np.savez)(
-                f, allow_pickle=False, header=_json_member(header), **arrays)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_write(path) as (f, _):
+        (np.savez_compressed if compress else np.savez)(
+            f, allow_pickle=False, header=_json_member(header), **arrays)
+        f.flush()
+        os.fsync(f.fileno())
     return path
 
 

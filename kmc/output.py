@@ -5,6 +5,7 @@ the builder attaches them as CF attributes and the tests read the same table (xc
 """
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime as _dt
 import json
@@ -325,6 +326,24 @@ def plating_dataset(result, command: str | None = None) -> xr.Dataset:
     return ds
 
 
+@contextlib.contextmanager
+def atomic_write(path: Path, mode: str = "wb"):
+    """Write ``path`` atomically: yield ``(file, temporary path)`` for a temporary file in the
+    same folder (write through either), then give it the usual permissions and rename it onto
+    ``path``; on any failure remove it, so ``path`` is never left half-written."""
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, mode, **({} if "b" in mode else {"encoding": "utf-8"})) as fh:
+            yield fh, tmp
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)  # mkstemp creates 0600
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
 def write_dataset(ds: xr.Dataset, path) -> Path:
     """Write ``ds`` to netCDF atomically: a temporary file in the same folder, then rename.
 
@@ -335,36 +354,25 @@ def write_dataset(ds: xr.Dataset, path) -> Path:
     path = Path(path)
     if path.is_dir():
         raise DatasetError(f"{path}: is a directory; give a file name for the dataset")
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    except OSError as exc:
-        raise DatasetError(f"{path}: cannot write the dataset there ({exc.strerror})") from None
-    os.close(fd)
     # CF: coordinates have no missing values, so no _FillValue (xarray adds NaN to floats)
     encoding = {name: {"_FillValue": None} for name in ds.coords}
+    writing = False
     try:
-        ds.to_netcdf(tmp, engine="netcdf4", encoding=encoding)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)  # mkstemp creates 0600; give the usual permissions
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with atomic_write(path) as (_, tmp):
+            writing = True
+            ds.to_netcdf(tmp, engine="netcdf4", encoding=encoding)
+    except OSError as exc:
+        if writing:
+            raise
+        raise DatasetError(f"{path}: cannot write the dataset there ({exc.strerror})") from None
     return path
 
 
 def write_json(path: Path, data: dict) -> None:
-    """Write ``data`` as JSON atomically (temporary file in the same folder, then rename)."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(data, fh, indent=1, sort_keys=True)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    """Write ``data`` as JSON atomically (:func:`atomic_write`)."""
+    with atomic_write(path, "w") as (fh, _):
+        json.dump(data, fh, indent=1, sort_keys=True)
 
 
 def open_dataset(path) -> xr.Dataset:

@@ -302,13 +302,9 @@ class Simulation:
     def _install(self) -> None:
         """Pressures and the channels of every enabled event kind, into the kernel."""
         start = wallclock.perf_counter()
-        view = self.tracker.view(self.phase, self.contact)
-        self.confinement.set_pressures(self.field, self.phase, view)
+        epoch = self.epoch()
+        self.confinement.set_pressures(self.field, self.phase, epoch.clusters)
         self.kernel.set_relief(self.confinement.relief)
-        t = self.kernel.time
-        epoch = Epoch(time=t, current=self.current(t), phase=self.phase,
-                      content=self.kernel.contents, field=self.field, clusters=view,
-                      confinement=self.confinement)
         out = Channels()
         for event in self.events:
             event.channels(epoch, out)
@@ -316,6 +312,14 @@ class Simulation:
         self.channel_kinds = arrays[0]
         self.kernel.set_channels(*arrays)
         self.profile["channels_s"] += wallclock.perf_counter() - start
+
+    def epoch(self) -> Epoch:
+        """What the event kinds read now (:class:`kmc.events.base.Epoch`)."""
+        t = self.kernel.time
+        return Epoch(time=t, current=self.current(t), phase=self.phase,
+                     content=self.kernel.contents, field=self.field,
+                     clusters=self.tracker.view(self.phase, self.contact),
+                     confinement=self.confinement)
 
     def _protocol_change(self) -> None:
         """The current changed: re-judge confinement (a new solve), or re-evaluate the affine

@@ -1,12 +1,14 @@
 """Size-dependent Li flow stress (MODEL.md 10.6, issue 11: "the Li flow stress follows
 sigma_ref(w)"): sigma_ref(w) = max(sigma_bulk, sigma_um (w / w_ref)^(-m_s)) per Li site from
 its cluster's width, in the creep channels and the creep relief; off by default."""
+import dataclasses
+
 import numpy as np
 import pytest
 
 import kmc
 from kmc.codes import RES_A
-from kmc.events.base import Channels, Epoch
+from kmc.events.base import Channels
 from kmc.mechanics import creep_pressure, creep_rate, li_flow_stress
 
 DECK = """
@@ -86,8 +88,7 @@ def _creep_probe(sim):
     conf.relieved[tip] = True
     conf.pressure = np.where(conf.relieved, 20e6, 0.0)
     conf.relief[tip] = RES_A
-    epoch = Epoch(time=0.0, current=sim.current(0.0), phase=sim.phase, content=content,
-                  field=sim.field, clusters=view, confinement=conf)
+    epoch = dataclasses.replace(sim.epoch(), content=content)
     creep = sim.event("creep")
 
     def rates(width=None):

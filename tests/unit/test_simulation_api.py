@@ -13,7 +13,7 @@ import pytest
 import kmc
 from kmc.cli import main
 from kmc.clusters import CLASS_FLOATING, FACE_A, label_clusters
-from kmc.events.base import Channels, Epoch
+from kmc.events.base import Channels
 from kmc.microstructure import LI
 from kmc.output import open_dataset
 
@@ -126,11 +126,9 @@ def _fracture_threshold(deck) -> float:
     assert sim._new_epoch(0.0)
     fracture = sim.event("fracture")
     conf = sim.confinement
-    view = sim.tracker.view(sim.phase, sim.contact)
     tip = np.flatnonzero(conf.blocked)
     assert tip.size
-    epoch = Epoch(time=0.0, current=sim.current(0.0), phase=sim.phase, content=sim.kernel.contents,
-                  field=sim.field, clusters=view, confinement=conf)
+    epoch = sim.epoch()
 
     def cracks(p):
         conf.pressure = np.where(conf.blocked, p, 0.0)

@@ -8,7 +8,7 @@ import pytest
 
 import kmc
 from kmc.errors import ConfigError
-from kmc.events.base import Channels, Epoch
+from kmc.events.base import Channels
 from kmc.mechanics import fracture_rate, subcritical_crack_rate
 
 DECK = """
@@ -64,10 +64,8 @@ def _probe(deck):
     assert sim._new_epoch(0.0)
     fracture = sim.event("fracture")
     conf = sim.confinement
-    view = sim.tracker.view(sim.phase, sim.contact)
     assert np.flatnonzero(conf.blocked).size
-    epoch = Epoch(time=0.0, current=sim.current(0.0), phase=sim.phase, content=sim.kernel.contents,
-                  field=sim.field, clusters=view, confinement=conf)
+    epoch = sim.epoch()
 
     def rates(p):
         conf.pressure = np.where(conf.blocked, p, 0.0)
