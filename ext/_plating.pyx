@@ -19,7 +19,8 @@ Channels (``kind``):
   at exactly |I_ms| / q (MODEL.md items 1 and 3) while the electrolyte stays neutral and every
   floating cluster conserves its Li to the quantum (one electron in, one out).
 * ``CH_FRACTURE`` - SE site ``a`` next to the full metal site ``b`` cracks and becomes an empty
-  metal site of ``b``'s cluster (item 2).
+  metal site of ``b``'s cluster (item 2); for a diagonal crack step (MODEL.md 10.4) ``b`` is
+  the SE corner site between them, which cracks too.
 * ``CH_CREEP`` - one quantum creeps from ``a`` to ``b`` (sites, or ``RES_A``/``RES_C`` for the
   electrode reservoirs; item 7).
 * ``CH_NUCLEATE`` - a trapped electron reduces a Li+ in electrolyte site ``a``, which becomes
@@ -336,6 +337,8 @@ cdef class PlatingKernel:
                 self.counts[k] += 1
                 if k == CH_FRACTURE:
                     self.phase[self.a[c]] = LI
+                    if self.b[c] >= 0 and self.phase[self.b[c]] == SE:  # a diagonal step's corner
+                        self.phase[self.b[c]] = LI
                     self.last_site = self.a[c]
                     change = TOP_GROWN
                 elif k == CH_CREEP:

@@ -10,6 +10,8 @@ Plain functions in SI units; the plating kernels evaluate the same formulas per 
   p >= K_IC / (Y sqrt(pi a)) + sigma_nn (seed 001 uses Y = 1). sigma_nn is the applied
   compressive stress normal to the crack faces, counted positive (a pressure): it must be
   overcome in addition, which is how in-plane compression deflects growth (seed 000).
+* Crack path (MODEL.md 10.4): a step kinked by theta from the crack direction is driven by
+  K_I cos^3(theta/2) (maximum hoop stress, :func:`kink_factor`).
 * Slow crack growth (stress corrosion, MODEL.md 10.5): below K_IC a Li-wetted tip advances at
   v = v0 (K_I/K_IC)^n above the fatigue limit K_th (Charles/Wiederhorn power law), one site of
   length h at the rate v / h (:func:`subcritical_crack_rate`).
@@ -83,6 +85,23 @@ def fracture_rate(k_i: float, toughness: float, attempt_rate: float) -> float:
     ratio = np.asarray(k_i, float) / toughness
     rate = np.where(ratio >= 1.0, attempt_rate * (ratio - 1.0), 0.0)
     return float(rate) if rate.ndim == 0 else rate
+
+
+def kink_factor(cos_theta):
+    """Fraction of K_I that drives a crack step kinked by theta from the crack's direction
+    (MODEL.md 10.4): the maximum hoop (tangential) stress criterion of Erdogan & Sih (1963,
+    J. Basic Eng. 85, 519) for a pure mode-I crack, K_theta / K_I = cos^3(theta / 2)
+    = ((1 + cos theta) / 2)^(3/2): 1 straight ahead, 0.79 at 45 degrees, 0.35 at 90 degrees,
+    0 straight back.
+
+    Parameters
+    ----------
+    cos_theta : float or ndarray
+        Cosine of the kink angle theta between the crack direction and the step.
+    """
+    c = np.clip(np.asarray(cos_theta, float), -1.0, 1.0)
+    out = np.power(0.5 * (1.0 + c), 1.5)
+    return float(out) if out.ndim == 0 else out
 
 
 def subcritical_crack_rate(k_i, toughness, threshold_ratio: float, velocity_prefactor: float,

@@ -55,6 +55,9 @@ class Microstructure:
     feature : ndarray of uint8, shape ``shape``
         What set a site's phase (FEATURE_* of :mod:`kmc.features`): 0 tessellation, 1 pore,
         2 flaw, 3 contoured electrode, 4 inclusion.
+    gb_toughness_factor : ndarray or None, shape (n_gb_pairs,)
+        Intergranular toughness of each boundary (in :meth:`gb_pairs` order) relative to the
+        material's (MODEL.md 10.4: boundaries differ); None for one value everywhere.
     """
 
     shape: tuple
@@ -66,6 +69,7 @@ class Microstructure:
     amorphous: bool = False
     periodic: tuple = (True, True, False)
     feature: np.ndarray = field(default=None)
+    gb_toughness_factor: np.ndarray = field(default=None)
     _scan_cache: tuple = field(default=None, init=False, repr=False, compare=False)
 
     def __post_init__(self):
@@ -171,6 +175,32 @@ class Microstructure:
         angle = disorientation(self.orientation[pairs[:, 0]], self.orientation[pairs[:, 1]])
         return pairs, angle
 
+    def boundary_of_site(self) -> np.ndarray:
+        """Index into :meth:`gb_pairs` of the boundary each site lies on (the lowest pair
+        among its neighbours of other grains), -1 off the boundaries; shape ``shape``."""
+        keys = self._scan()[3]
+        n = np.int64(max(self.n_grains, 1))
+        core, plus, minus = self._neighbours(0, self.shape[2])
+        core = core.astype(np.int64)
+        best = np.full(self.shape, np.iinfo(np.int64).max)
+        for nb in plus + minus:
+            nb = nb.astype(np.int64)
+            key = np.where(nb != core, np.minimum(core, nb) * n + np.maximum(core, nb), best)
+            best = np.minimum(best, key)
+        found = best != np.iinfo(np.int64).max
+        out = np.full(self.shape, -1, np.intp)
+        out[found] = np.searchsorted(keys, best[found])
+        return out
+
+    def gb_toughness(self, material) -> np.ndarray:
+        """Intergranular fracture toughness K_IC,GB [Pa m^0.5] of the boundary at each site
+        (the material's value off the boundaries and without a spread), shape ``shape``."""
+        out = np.full(self.shape, material.gb_fracture_toughness)
+        if self.gb_toughness_factor is not None:
+            b = self.boundary_of_site()
+            out[b >= 0] *= self.gb_toughness_factor[b[b >= 0]]
+        return out
+
     def n_edges(self) -> int:
         """Number of undirected nearest-neighbour edges of the lattice."""
         total = int(np.prod(self.shape))
@@ -244,8 +274,9 @@ class Microstructure:
         ``edge_data``: ``type`` (EDGE_BULK or EDGE_GB: the ends lie in different grains),
         ``gb_relation`` (:func:`gb_edge_relation`) and, with a material,
         ``fracture_toughness`` [Pa m^0.5]: intergranular on edges that run along a boundary (a
-        crack advancing there opens the boundary), transgranular on the others, including
-        those that cross a boundary (the crack then enters the next grain).
+        crack advancing there opens the boundary; with a spread between boundaries, the
+        geometric mean of its ends' :meth:`gb_toughness`), transgranular on the others,
+        including those that cross a boundary (the crack then enters the next grain).
         """
         g = lattice_graph(self.shape, self.spacing, self.periodic, order)
         gb, tj = self.classify()
@@ -262,7 +293,11 @@ class Microstructure:
         edge = {"type": edge_type, "gb_relation": relation}
         if material is not None:
             site.update({k: g.from_grid(v) for k, v in self.site_properties(material).items()})
-            edge["fracture_toughness"] = np.where(relation == GB_ALONG, material.gb_fracture_toughness,
+            k_gb = material.gb_fracture_toughness
+            if self.gb_toughness_factor is not None:
+                site_k = g.from_grid(self.gb_toughness(material))
+                k_gb = np.sqrt(site_k[src] * site_k[dst])
+            edge["fracture_toughness"] = np.where(relation == GB_ALONG, k_gb,
                                                   material.fracture_toughness)
         return g.with_data(site=site, edge=edge)
 
@@ -366,10 +401,10 @@ def build(deck, rng=None, material=None) -> Microstructure:
     The set-up stream is ``SeedSequence(run.seed).spawn(2)[0]``: the same deck and seed give
     the same microstructure, and it does not depend on what is simulated on it afterwards.
     Order: grains -> contoured interface -> surface flaws -> pores (pores only replace
-    electrolyte). ``material`` (a :class:`kmc.materials.Material`, loaded from the deck if not
-    given) supplies the grain size when the deck leaves it at 0, and must agree with the
-    grain structure: an amorphous material (LiPON) cannot have Voronoi grains, a
-    single-crystal one neither.
+    electrolyte) -> inclusion -> boundary toughness spread. ``material`` (a
+    :class:`kmc.materials.Material`, loaded from the deck if not given) supplies the grain
+    size when the deck leaves it at 0, and must agree with the grain structure: an amorphous
+    material (LiPON) cannot have Voronoi grains, a single-crystal one neither.
 
     Raises
     ------
@@ -418,4 +453,14 @@ def build(deck, rng=None, material=None) -> Microstructure:
     inc = getattr(cfg, "inclusion", None)
     if inc is not None and inc.length > 0:
         add_inclusion(m, inc.length, inc.angle, inc.width, inc.centre, inc.crack)
+    if cfg.gb_toughness_spread > 0:
+        m.gb_toughness_factor = gb_toughness_factors(rng, m.gb_pairs()[0].shape[0],
+                                                     cfg.gb_toughness_spread)
     return m
+
+
+def gb_toughness_factors(rng, n: int, spread: float) -> np.ndarray:
+    """Toughness of n boundaries relative to the median (MODEL.md 10.4): log-normal,
+    ln f ~ N(0, spread^2), so K_IC,GB = sqrt(G_c,GB E_GB) differs between boundaries as their
+    energies and moduli do; drawn from the microstructure stream after every feature."""
+    return np.exp(spread * rng.standard_normal(n))

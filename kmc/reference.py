@@ -442,6 +442,8 @@ class ReferencePlating:
             self.counts[k] += 1
             if k == CH_FRACTURE:
                 self.phase[self.a[c]] = LI
+                if self.b[c] >= 0 and self.phase[self.b[c]] == SE:  # a diagonal step's corner
+                    self.phase[self.b[c]] = LI
                 self.last_site = self.a[c]
                 change = TOP_GROWN
             elif k == CH_CREEP:

@@ -320,6 +320,10 @@ class MicrostructureConfig(Validated):
                                      lo=0.0, hi=0.65)
     import_path: str = param("grain-id array to import (.npy or .nc)", default="")
     import_variable: str = param("netCDF variable holding the grain ids", default="grain")
+    gb_toughness_spread: float = param(
+        "spread between boundaries of the intergranular toughness: sigma of ln K_IC,GB around "
+        "the material's value (0 = one value; MODEL.md 10.4, estimate, tag E)", default=0.0,
+        lo=0.0, hi=1.0)
     pores: PoresConfig = param("pores", default=PoresConfig())
     flaws: FlawsConfig = param("surface flaws", default=FlawsConfig())
     contour: ContourConfig = param("contoured plating interface", default=ContourConfig())

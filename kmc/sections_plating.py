@@ -64,6 +64,15 @@ class PlatingConfig(Validated):
     geometry_factor: float = param("Griffith geometry factor Y", default=1.0, lo=0.0, lo_open=True)
     min_crack_length: float = param("smallest crack length a in the Griffith criterion "
                                     "(0 = one site)", unit="m", default=0.0, lo=0.0)
+    crack_paths: bool = param(
+        "crack paths (MODEL.md 10.4): the Griffith length a is the Li-filled path from the "
+        "electrode to the tip, a step kinked by theta from the crack direction is driven by "
+        "K_I cos^3(theta/2), and diagonal (45 degree) steps are crack steps (kmc.crack_path); "
+        "false: a is the cluster's extent along the step, no kinks", default=False)
+    crack_direction_length: float = param(
+        "length of crack behind a tip over which its direction is taken (crack_paths; "
+        "estimate, tag E: a third of a 2.8 um grain)", unit="m", default=1e-6,
+        lo=0.0, lo_open=True)
     subcritical_fracture: bool = param(
         "slow (stress-corrosion) crack growth below K_IC: v = v0 (K_I/K_IC)^n for K_I >= K_th, "
         "one site per h / v (MODEL.md 10.5; kmc.mechanics.subcritical_crack_rate)", default=False)

@@ -7,24 +7,53 @@ at nu_f (K_I / K_IC - 1) once K_I = Y (p_m - sigma_nn) sqrt(pi a) reaches K_IC
 run along a grain boundary and the transgranular one elsewhere (from the material set, on the
 graph's ``fracture_toughness`` edge data), sigma_nn the applied compression on the crack faces.
 
+Crack paths (MODEL.md 10.4, ``plating.crack_paths``, off by default): for Li anchored to an
+electrode, a is the length of the Li-filled crack from its mouth to m and the driving force of
+a step kinked by theta from the crack direction at m is K_I cos^3(theta/2)
+(:func:`kmc.mechanics.kink_factor`, :mod:`kmc.crack_path`); the in-plane diagonal neighbours
+are crack steps too (45-degree kinks), each opening its target and the corner site it cuts that
+is on m's boundary (else the first), intergranular when m and the target lie on one grain's
+boundary. A crack meeting a weak boundary at 45 degrees turns into it when
+cos^3(22.5 deg) K_IC / K_IC,GB > 1, i.e. K_IC,GB < 0.79 K_IC. Floating Li keeps the extent rule.
+
 Slow crack growth (MODEL.md 10.5, ``plating.subcritical_fracture``, off by default): the same
 (s, m) pairs with K_th <= K_I < K_IC advance by stress corrosion at v / h with
-v = v0 (K_I/K_IC)^n and h the edge length (:func:`kmc.mechanics.subcritical_crack_rate`); these
-channels are appended after the Griffith ones, in the same edge order. The branches join at K_IC
-by taking the larger rate there and above, max(nu_f (K_I/K_IC - 1), v0 (K_I/K_IC)^n / h): the
+v = v0 (K_I/K_IC)^n and h the step length (:func:`kmc.mechanics.subcritical_crack_rate`); these
+channels are appended after the Griffith ones, in the same order. The branches join at K_IC by
+taking the larger rate there and above, max(nu_f (K_I/K_IC - 1), v0 (K_I/K_IC)^n / h): the
 advance rate is then continuous (v0 / h on both sides of K_IC) and never falls as K_I rises,
 where keeping the fast branch alone would make a tip just above K_IC (nu_f (K_I/K_IC - 1) -> 0)
 slower than one just below it. Far above K_IC the fast branch dominates, so Griffith runs are
 unchanged there. With the switch off the channels are exactly the Griffith ones.
+
+The kernel turns the target site ``a`` of a fracture channel into an empty Li site, and also
+its ``b`` if that is electrolyte (the corner of a diagonal step; ``b`` = m otherwise).
 """
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import numpy as np
 
 from ..codes import CH_FRACTURE
-from ..mechanics import fracture_rate, stress_intensity, subcritical_crack_rate
+from ..crack_path import crack_paths, diagonal_steps
+from ..mechanics import fracture_rate, kink_factor, stress_intensity, subcritical_crack_rate
 from ..microstructure import SE
 from .base import Channels, Epoch, Event
+
+
+@dataclass
+class Steps:
+    """Candidate crack steps of one epoch: target s, the site b the kernel also opens (m for a
+    step to a nearest neighbour), the loaded site m, K_I [Pa m^0.5] driving the step, K_IC of
+    the step [Pa m^0.5] and its length [m]."""
+
+    s: np.ndarray
+    b: np.ndarray
+    m: np.ndarray
+    k_i: np.ndarray
+    toughness: np.ndarray
+    length: np.ndarray
 
 
 class Fracture(Event):
@@ -37,44 +66,105 @@ class Fracture(Event):
         g = sim.cell.graph
         self.axis = np.argmax(np.abs(g.edge_vectors), axis=1)
         self.toughness = np.asarray(g.edge_data["fracture_toughness"], float)
-        self.normal_stress = self._normal_stress(sim.conditions.applied_stress, sim.cell.dimension)
+        applied = np.asarray(sim.conditions.applied_stress, float)
+        self.normal_stress = self._normal_stress(applied, sim.cell.dimension)[self.axis]
         self.step = np.linalg.norm(g.edge_vectors, axis=1)
+        if sim.plating.crack_paths:
+            cell = sim.cell
+            self.diagonal = diagonal_steps(g, cell.periodic)
+            self.box = [n * g.spacing if p else np.inf for n, p in zip(cell.shape, cell.periodic)]
+            micro = cell.microstructure
+            self.site_gb_toughness = g.from_grid(micro.gb_toughness(cell.resolved))
+            self.grain = np.asarray(g.site_data["grain"])
+            self.gb = np.asarray(g.site_data["gb"], bool)
+            ax = self.diagonal.axes
+            half = 0.5 * (applied[ax[:, 0]] + applied[ax[:, 1]])
+            third = 3 - ax.sum(axis=1)
+            if cell.dimension == 3:  # the other face normal: the third axis
+                half = np.minimum(half, applied[third])
+            self.diagonal_normal_stress = half
 
     @staticmethod
     def enabled(plating) -> bool:
         return plating.fracture and plating.confinement
 
-    def _normal_stress(self, applied, dimension):
-        """sigma_nn [Pa] on the faces of a crack advancing along each edge: the least applied
-        compression across the advance direction (in 2D the in-plane one), so in-plane
+    @staticmethod
+    def _normal_stress(applied, dimension):
+        """sigma_nn [Pa] on the faces of a crack advancing along each lattice axis: the least
+        applied compression across the advance direction (in 2D the in-plane one), so in-plane
         compression resists growth along z (seed 000)."""
-        s = np.asarray(applied, float)
         across = []
         for ax in range(3):
             others = [o for o in range(3) if o != ax and not (dimension == 2 and o == 1)]
-            across.append(min(s[o] for o in others))
-        return np.asarray(across)[self.axis]
+            across.append(min(applied[o] for o in others))
+        return np.asarray(across)
 
     def channels(self, epoch: Epoch, out: Channels) -> None:
         conf, cfg = epoch.confinement, self.sim.plating
         loaded = conf.blocked | conf.relieved
         if not loaded.any():
             return
+        steps = self._paths(epoch, loaded) if cfg.crack_paths else self._extents(epoch, loaded)
+        go = steps.k_i / steps.toughness >= 1.0
+        fast = fracture_rate(steps.k_i[go], steps.toughness[go], cfg.fracture_attempt_frequency)
+        if not cfg.subcritical_fracture:
+            out.add(CH_FRACTURE, fast, steps.s[go], steps.b[go])
+            return
+        slow = subcritical_crack_rate(steps.k_i, steps.toughness, cfg.subcritical_threshold,
+                                      cfg.subcritical_velocity, cfg.subcritical_exponent,
+                                      steps.length)
+        out.add(CH_FRACTURE, np.maximum(fast, slow[go]), steps.s[go], steps.b[go])
+        sub = ~go & (slow > 0.0)
+        out.add(CH_FRACTURE, slow[sub], steps.s[sub], steps.b[sub])
+
+    def _edges(self, epoch, loaded):
+        """Edges from a loaded Li site to electrolyte, and their crack length by the extent
+        rule (the extent of m's cluster along the edge's axis, at least min_crack_length)."""
         g = self.sim.cell.graph
         e = np.flatnonzero(loaded[g.sources] & (epoch.phase[g.indices] == SE))
-        m, s = g.sources[e], g.indices[e]
+        m = g.sources[e]
         label = epoch.field.clusters.label
-        a = np.maximum(epoch.clusters.extent[label[m], self.axis[e]], cfg.min_crack_length or g.spacing)
-        k_i = stress_intensity(conf.pressure[m], a, cfg.geometry_factor, self.normal_stress[e])
-        toughness = self.toughness[e]
-        go = k_i / toughness >= 1.0
-        fast = fracture_rate(k_i[go], toughness[go], cfg.fracture_attempt_frequency)
-        if not cfg.subcritical_fracture:
-            out.add(CH_FRACTURE, fast, s[go], m[go])
-            return
-        slow = subcritical_crack_rate(k_i, toughness, cfg.subcritical_threshold,
-                                      cfg.subcritical_velocity, cfg.subcritical_exponent,
-                                      self.step[e])
-        out.add(CH_FRACTURE, np.maximum(fast, slow[go]), s[go], m[go])
-        sub = ~go & (slow > 0.0)
-        out.add(CH_FRACTURE, slow[sub], s[sub], m[sub])
+        floor = self.sim.plating.min_crack_length or g.spacing
+        return e, m, np.maximum(epoch.clusters.extent[label[m], self.axis[e]], floor)
+
+    def _extents(self, epoch, loaded) -> Steps:
+        """Nearest-neighbour steps with the extent rule (MODEL.md 5.2)."""
+        g = self.sim.cell.graph
+        e, m, a = self._edges(epoch, loaded)
+        k_i = stress_intensity(epoch.confinement.pressure[m], a, self.sim.plating.geometry_factor,
+                               self.normal_stress[e])
+        return Steps(g.indices[e], m, m, k_i, self.toughness[e], self.step[e])
+
+    def _paths(self, epoch, loaded) -> Steps:
+        """Nearest-neighbour and diagonal steps with the Li-filled crack length and the kink
+        factor (MODEL.md 10.4); Li not anchored to an electrode keeps the extent rule."""
+        g, cfg, view = self.sim.cell.graph, self.sim.plating, epoch.clusters
+        pressure = epoch.confinement.pressure
+        length, direction = crack_paths(g, self.diagonal, view.metal, view.face, view.contact,
+                                        cfg.crack_direction_length, self.box)
+        floor = cfg.min_crack_length or g.spacing
+        e, m, a = self._edges(epoch, loaded)
+        path = np.isfinite(length[m])
+        a = np.where(path, np.maximum(length[m], floor), a)
+        cos = np.where(path, np.einsum("ij,ij->i", direction[m], g.edge_vectors[e]) / self.step[e],
+                       1.0)
+        k_i = stress_intensity(pressure[m], a, cfg.geometry_factor, self.normal_stress[e])
+        k_i = k_i * kink_factor(cos)
+        d = self.diagonal
+        phase = epoch.phase
+        j = np.flatnonzero(loaded[d.source] & np.isfinite(length[d.source])
+                           & (phase[d.target] == SE) & (phase[d.corner[:, 0]] == SE)
+                           & (phase[d.corner[:, 1]] == SE))
+        dm, ds = d.source[j], d.target[j]
+        grain, gb = self.grain, self.gb
+        along = gb[dm] & gb[ds] & (grain[dm] == grain[ds])
+        on_boundary = gb[d.corner[j]] & (grain[d.corner[j]] == grain[dm][:, None])
+        corner = np.where(on_boundary[:, 1] & ~on_boundary[:, 0], d.corner[j, 1], d.corner[j, 0])
+        step = np.linalg.norm(d.vector[j], axis=1)
+        dk = stress_intensity(pressure[dm], np.maximum(length[dm], floor), cfg.geometry_factor,
+                              self.diagonal_normal_stress[j])
+        dk = dk * kink_factor(np.einsum("ij,ij->i", direction[dm], d.vector[j]) / step)
+        tough = np.where(along, self.site_gb_toughness[ds], self.sim.cell.resolved.fracture_toughness)
+        return Steps(np.concatenate([g.indices[e], ds]), np.concatenate([m, corner]),
+                     np.concatenate([m, dm]), np.concatenate([k_i, dk]),
+                     np.concatenate([self.toughness[e], tough]), np.concatenate([self.step[e], step]))
