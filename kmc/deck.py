@@ -28,14 +28,14 @@ from typing import ClassVar
 
 from .config import Validated, build, from_si, param, parse_override, show
 from .errors import ConfigError
-from .sections import (MAX_SITES, CellConfig, ConditionsConfig, ContourConfig, FieldConfig,
-                       FlawsConfig, InclusionConfig, LatticeConfig, LatticeGasConfig,
+from .sections import (MAX_SITES, CellConfig, ConditionsConfig, ContactConfig, ContourConfig,
+                       FieldConfig, FlawsConfig, InclusionConfig, LatticeConfig, LatticeGasConfig,
                        MaterialConfig, MicrostructureConfig, OutputConfig, PlatingConditionsConfig,
                        PlatingRunConfig, PoresConfig, RunConfig, SeedConfig, check_cell_features,
                        check_figure_path)
 from .sections_plating import EnsembleConfig, PlatingConfig, ProtocolConfig
 
-__all__ = ["DECKS", "MAX_SITES", "CellConfig", "ConditionsConfig", "ContourConfig",
+__all__ = ["DECKS", "MAX_SITES", "CellConfig", "ConditionsConfig", "ContactConfig", "ContourConfig",
            "EnsembleConfig", "FieldConfig",
            "FlawsConfig", "InclusionConfig", "LatticeConfig", "LatticeGasConfig", "LatticeGasDeck",
            "MaterialConfig", "MicrostructureConfig", "MicrostructureDeck", "OutputConfig",

@@ -274,3 +274,53 @@ def add_pores(m: Microstructure, rng, fraction: float, radius: float, gb_prefere
         count += 1
     return count
 
+
+
+def contact_patches(rng, n_lateral, fraction: float, patch_size: float, spacing: float,
+                    periodic: bool) -> np.ndarray:
+    """Which sites of one electrode face touch the electrode (MODEL.md 10.1).
+
+    Real interfaces touch in patches (contact fraction f_c < 1 after pressing or sintering;
+    Raj et al. 2020, arXiv 2001.06276; Kasemchainan 2019): a Gaussian random field with
+    correlation length ``patch_size`` (Gaussian filter of white noise, periodic if the cell
+    is) thresholded at its (1 - f_c) quantile, so exactly round(f_c N) of the N face sites are
+    in contact and the patches and gaps are ~``patch_size`` across.
+
+    Parameters
+    ----------
+    rng : numpy.random.Generator
+    n_lateral : tuple of int
+        Face sites along x (and y in 3D).
+    fraction : float
+        f_c in (0, 1].
+    patch_size, spacing : float
+        Correlation length of the patches and site edge h [m].
+    periodic : bool
+        Lateral periodicity of the cell.
+    """
+    from scipy.ndimage import gaussian_filter
+
+    shape = tuple(int(n) for n in n_lateral)
+    if fraction >= 1.0:
+        return np.ones(shape, bool)
+    field = gaussian_filter(rng.standard_normal(shape), sigma=patch_size / spacing / 2.0,
+                            mode="wrap" if periodic else "reflect")
+    n_on = int(round(fraction * field.size))
+    order = np.argsort(-field, axis=None, kind="stable")
+    out = np.zeros(field.size, bool)
+    out[order[:n_on]] = True
+    return out.reshape(shape)
+
+
+def add_contact(m: Microstructure, rng, fraction: float, patch_size: float) -> None:
+    """Set ``m.contact``: the electrode-face sites (z = 0 and z = L) that touch their
+    electrode, each face drawn with :func:`contact_patches`; Li on a face (flaws, a contoured
+    electrode) always touches its electrode."""
+    if fraction >= 1.0:
+        return
+    contact = np.ones(m.shape, bool)
+    lateral = m.shape[:2]
+    for z in (0, m.shape[2] - 1):
+        patch = contact_patches(rng, lateral, fraction, patch_size, m.spacing, m.periodic[0])
+        contact[:, :, z] = patch | (m.phase[:, :, z] == LI)
+    m.contact = contact

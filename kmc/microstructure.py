@@ -20,7 +20,7 @@ import numpy as np
 
 from .codes import LI, SE, VOID  # site phases (MODEL.md section 2), shared with the kernels
 from .errors import ConfigError
-from .features import add_contour, add_flaws, add_inclusion, add_pores, adjacent
+from .features import add_contact, add_contour, add_flaws, add_inclusion, add_pores, adjacent
 from .graph import Graph, lattice_graph
 from .tessellation import disorientation, grain_diameters, random_orientations, voronoi_grains
 
@@ -55,6 +55,9 @@ class Microstructure:
     feature : ndarray of uint8, shape ``shape``
         What set a site's phase (FEATURE_* of :mod:`kmc.features`): 0 tessellation, 1 pore,
         2 flaw, 3 contoured electrode, 4 inclusion.
+    contact : ndarray of bool or None, shape ``shape``
+        False on electrode-face sites that start out of contact with their electrode (contact
+        patches, MODEL.md 10.1); None for full contact.
     gb_toughness_factor : ndarray or None, shape (n_gb_pairs,)
         Intergranular toughness of each boundary (in :meth:`gb_pairs` order) relative to the
         material's (MODEL.md 10.4: boundaries differ); None for one value everywhere.
@@ -70,6 +73,7 @@ class Microstructure:
     periodic: tuple = (True, True, False)
     feature: np.ndarray = field(default=None)
     gb_toughness_factor: np.ndarray = field(default=None)
+    contact: np.ndarray = field(default=None)
     _scan_cache: tuple = field(default=None, init=False, repr=False, compare=False)
 
     def __post_init__(self):
@@ -401,7 +405,7 @@ def build(deck, rng=None, material=None) -> Microstructure:
     The set-up stream is ``SeedSequence(run.seed).spawn(2)[0]``: the same deck and seed give
     the same microstructure, and it does not depend on what is simulated on it afterwards.
     Order: grains -> contoured interface -> surface flaws -> pores (pores only replace
-    electrolyte) -> inclusion -> boundary toughness spread. ``material`` (a
+    electrolyte) -> inclusion -> boundary toughness spread -> contact patches. ``material`` (a
     :class:`kmc.materials.Material`, loaded from the deck if not given) supplies the grain
     size when the deck leaves it at 0, and must agree with the grain structure: an amorphous
     material (LiPON) cannot have Voronoi grains, a single-crystal one neither.
@@ -456,6 +460,9 @@ def build(deck, rng=None, material=None) -> Microstructure:
     if cfg.gb_toughness_spread > 0:
         m.gb_toughness_factor = gb_toughness_factors(rng, m.gb_pairs()[0].shape[0],
                                                      cfg.gb_toughness_spread)
+    contact = getattr(cfg, "contact", None)
+    if contact is not None:
+        add_contact(m, rng, contact.fraction, contact.patch_size)
     return m
 
 

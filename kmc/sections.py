@@ -281,6 +281,18 @@ class FlawsConfig(Validated):
 
 
 @dataclass(frozen=True)
+class ContactConfig(Validated):
+    """Interface contact (MODEL.md 10.1): each electrode touches the electrolyte in patches;
+    face sites out of contact carry no current until they heal (stripping voids on)."""
+
+    KEY = "microstructure.contact"
+    fraction: float = param("contact fraction f_c of each electrode face (1 = full contact)",
+                            default=1.0, lo=0.0, lo_open=True, hi=1.0)
+    patch_size: float = param("correlation length of the contact patches", unit="m",
+                              default=5e-6, lo=0.0, lo_open=True)
+
+
+@dataclass(frozen=True)
 class ContourConfig(Validated):
     """Contoured plating interface (seed 004): Li fills z < h(x, y)."""
 
@@ -327,6 +339,7 @@ class MicrostructureConfig(Validated):
     pores: PoresConfig = param("pores", default=PoresConfig())
     flaws: FlawsConfig = param("surface flaws", default=FlawsConfig())
     contour: ContourConfig = param("contoured plating interface", default=ContourConfig())
+    contact: ContactConfig = param("interface contact patches", default=ContactConfig())
     inclusion: InclusionConfig = param("isolated Li inclusion", default=InclusionConfig())
 
     def check(self, prefix):

@@ -115,6 +115,11 @@ class PlatingConfig(Validated):
                                "pressure, 298 K", unit="A/m^2", default=1.0, lo=0.0, lo_open=True)
     strip_limit_per_pressure: float = param("rise of that limit with stack pressure",
                                             unit="A/m^2/Pa", default=1.5e-6, lo=0.0)
+    void_growth: str = param(
+        "how a stripping void opens: 'volume' (MODEL.md 10.2: a face site detaches once the "
+        "Li stripped beyond resupply, integral of a_f (j - j_strip) dt, reaches one site's "
+        "worth, deterministically; creep refills it below j_strip) or 'rate' (at nu_v "
+        "(j/j_strip - 1) per unit time, MODEL.md 5.8)", default="rate", choices=("rate", "volume"))
     void_attempt_frequency: float = param("nu_v in the detachment rate nu_v (j/j_strip - 1)",
                                           unit="1/s", default=1.0, lo=0.0, lo_open=True)
     heal_rate_per_pressure: float = param("healing rate of a detached site per unit stack "

@@ -134,7 +134,9 @@ class Simulation:
         self.initial_inclusion = ((np.asarray(cell.graph.site_data["feature"]) == FEATURE_INCLUSION)
                                   & (self.phase == VOID))
         self.converted = np.zeros(cell.graph.n_sites, bool)  # ever turned from electrolyte into Li
-        self.contact = np.ones(cell.graph.n_sites, bool)  # electrode-face sites touching their electrode
+        micro_contact = cell.microstructure.contact  # electrode-face sites touching their electrode
+        self.contact = (np.ones(cell.graph.n_sites, bool) if micro_contact is None
+                        else cell.graph.from_grid(micro_contact).astype(bool))
         self.tracker = ClusterTracker(cell.graph, cell.face, cell.shape, cell.periodic, run.engine)
         self.tracker.reset(self.phase)
         if self.tracker.shorted():
@@ -226,7 +228,9 @@ class Simulation:
                 if self.protocol.label(t) == "end":
                     self.stop_reason = "protocol_end"
                     break
-                t_stop = min(self.recorder.next_time(), self.protocol.next_change(t), run.duration)
+                deadline = min((e.deadline() for e in self.events), default=math.inf)
+                t_stop = min(self.recorder.next_time(), self.protocol.next_change(t), run.duration,
+                             deadline)
                 t0 = wallclock.perf_counter()
                 status, _ = k.run(t_stop, run.max_events - k.n_events)
                 self.profile["kernel_s"] += wallclock.perf_counter() - t0
@@ -235,8 +239,13 @@ class Simulation:
                         self.stop_reason = "short"
                 elif status == REACHED_EVENTS:
                     self.stop_reason = "max_events"
-                elif k.time == self.protocol.next_change(t) and not self.dirty:
-                    self._protocol_change()
+                elif not self.dirty:
+                    changed = k.time == self.protocol.next_change(t)
+                    if k.time == deadline and self._fire(k.time):
+                        if changed:  # judged afresh in the new epoch
+                            self.confinement.protocol_changed()
+                    elif changed:
+                        self._protocol_change()
                 now = wallclock.perf_counter()
                 if self.progress is not None:
                     self.progress(k.time, f"deepest Li {self._depth_um():.1f} um")
@@ -329,6 +338,17 @@ class Simulation:
         else:
             self.field.set_current(self.current(self.kernel.time))
             self._install()
+
+    def _fire(self, t: float) -> bool:
+        """Deterministic changes due at t (:meth:`kmc.events.base.Event.fire`); True (and a new
+        epoch due) if any changed the topology."""
+        fired = False
+        for event in self.events:
+            fired |= event.fire(t)
+        if fired:
+            self.dirty = True
+            self.epochs += 1
+        return fired
 
     def _topology(self) -> bool:
         """Apply the kernel's topology change; True if it shorted the cell."""

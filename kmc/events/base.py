@@ -9,6 +9,8 @@ the edge of each quantum.
 """
 from __future__ import annotations
 
+import math
+
 from dataclasses import dataclass
 
 import numpy as np
@@ -103,6 +105,15 @@ class Event:
 
     def after_topology(self, kernel) -> None:
         """React to the kernel's last topology change (phases already applied)."""
+
+    def deadline(self) -> float:
+        """Time [s] of this kind's next deterministic change at the present rates (inf: none);
+        the run stops the kernel there and calls :meth:`fire`."""
+        return math.inf
+
+    def fire(self, t: float) -> bool:
+        """Apply the deterministic change due at t; True if the topology changed."""
+        return False
 
     def state(self) -> dict:
         """What this kind keeps between epochs, as plain data (checkpoints)."""
