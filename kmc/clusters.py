@@ -159,6 +159,8 @@ class ClusterView:
         metal = np.flatnonzero(self.metal)
         n = self.clusters.n
         out = np.zeros((n, 3))
+        if metal.size == 0:
+            return out
         idx = np.rint(self.graph.positions[metal] / h - 0.5).astype(np.intp)
         lab = self.label[metal]
         for ax in range(3):

@@ -171,9 +171,11 @@ def load_deck(path):
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        if path.suffix or len(path.parts) > 1:
+        from .decks import DECK_FOLDERS, find_deck  # a bundled deck's name
+
+        if path.suffix or len(path.parts) > 2 or (len(path.parts) == 2
+                                                  and path.parts[0] not in DECK_FOLDERS):
             raise ConfigError(f"{path}: deck not found") from None
-        from .decks import find_deck  # a bundled deck's name
 
         text = find_deck(str(path)).read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:

@@ -10,6 +10,9 @@ the working directory, so a copied deck runs from any directory::
     kmc decks                              # name, model and description of every deck
     kmc decks copy llzo_polycrystal_2d     # -> ./llzo_polycrystal_2d.toml
     kmc run llzo_polycrystal_2d.toml       # -> results/llzo_polycrystal_2d.nc + .png
+
+Scenario decks (``inputs/scenarios/``: the trends of the seed papers) are named
+``scenarios/<stem>``, e.g. ``kmc decks copy scenarios/llzo_current_c7``.
 """
 from __future__ import annotations
 
@@ -63,7 +66,7 @@ def bundled_decks() -> list[BundledDeck]:
         If a bundled deck is not valid TOML or has no ``model`` (a broken install).
     """
     decks = []
-    for resource in sorted(_deck_resources(), key=lambda r: r.name):
+    for name, resource in _deck_resources():
         text = resource.read_text(encoding="utf-8")
         try:
             model = tomllib.loads(text).get("model")
@@ -71,14 +74,13 @@ def bundled_decks() -> list[BundledDeck]:
             raise ConfigError(f"{resource.name}: TOML syntax error: {exc}") from None
         if not isinstance(model, str):
             raise ConfigError(f"{resource.name}: model = {model!r}: a bundled deck needs a model")
-        decks.append(BundledDeck(resource.name.removesuffix(".toml"), model,
-                                 leading_description(text), resource))
+        decks.append(BundledDeck(name, model, leading_description(text), resource))
     return decks
 
 
 def deck_names() -> list[str]:
     """Names of the bundled decks (file stems, sorted)."""
-    return sorted(r.name.removesuffix(".toml") for r in _deck_resources())
+    return [name for name, _ in _deck_resources()]
 
 
 def find_deck(name: str) -> Traversable:
@@ -96,7 +98,7 @@ def find_deck(name: str) -> Traversable:
         hint = f"; did you mean {close[0]!r}?" if close else ""
         raise ConfigError(f"deck {name!r}: no such bundled deck{hint} "
                           f"(available: {', '.join(names)})")
-    return inputs_files() / f"{stem}.toml"
+    return dict(_deck_resources())[stem]
 
 
 def copy_deck(name: str, dest=".", force: bool = False) -> Path:
@@ -153,5 +155,19 @@ def leading_description(text: str) -> str:
     return re.split(r"(?<=[.!?])\s+(?=[A-Z])", paragraph, maxsplit=1)[0]
 
 
-def _deck_resources() -> list[Traversable]:
-    return [r for r in inputs_files().iterdir() if r.is_file() and r.name.endswith(".toml")]
+#: Folders of ``kmc.inputs`` whose decks are bundled too, named ``folder/stem``.
+DECK_FOLDERS = ("scenarios",)
+
+
+def _deck_resources() -> list[tuple[str, Traversable]]:
+    """(name, file) of every bundled deck, sorted by name: ``inputs/*.toml`` by stem and
+    ``inputs/scenarios/*.toml`` as ``scenarios/<stem>``."""
+    root = inputs_files()
+    found = [(r.name.removesuffix(".toml"), r) for r in root.iterdir()
+             if r.is_file() and r.name.endswith(".toml")]
+    for folder in DECK_FOLDERS:
+        sub = root / folder
+        if sub.is_dir():
+            found += [(f"{folder}/{r.name.removesuffix('.toml')}", r) for r in sub.iterdir()
+                      if r.is_file() and r.name.endswith(".toml")]
+    return sorted(found, key=lambda x: x[0])

@@ -15,7 +15,8 @@ electrode at z = 0):
   rest of each period (up to MHz: the loop only needs the boundaries);
 * :class:`Cycling` - galvanostatic cycling, plate a capacity Q at J, strip it at J_strip;
 * :class:`Staircase` - the critical-current-density protocol of seed 004: plate Q at
-  J_k = J_0 + k dJ, strip Q at J_strip, repeat until the cell fails.
+  J_k = J_0 + k dJ, strip Q at J_strip, repeat until the cell fails; or, as ``steps``,
+  plate Q at J_k only (galvanostatic steps of rising current).
 
 :func:`from_config` builds them from a deck: the ``[protocol]`` section of plating decks
 (current density) and the ``[field]`` section of lattice-gas decks (field strength), which
@@ -137,24 +138,29 @@ class Cycling(Piecewise):
 
 class Staircase(Piecewise):
     """Critical-current-density staircase (seed 004): half-cycle k plates ``capacity``
-    [C/m^2] at J_k = ``start`` + k ``step`` [A/m^2], then strips it at ``strip_current``."""
+    [C/m^2] at J_k = ``start`` + k ``step`` [A/m^2], then strips it at ``strip_current``;
+    with ``strip_current`` None the steps only plate (galvanostatic steps of rising current,
+    as for a cell whose plating electrode is studied alone: ``protocol.kind = "steps"``)."""
 
-    def __init__(self, start: float, step: float, strip_current: float, capacity: float,
+    def __init__(self, start: float, step: float, strip_current: float | None, capacity: float,
                  steps: int | None = None):
-        if not (start > 0 and step >= 0 and strip_current > 0 and capacity > 0):
+        strips = strip_current is not None
+        if not (start > 0 and step >= 0 and (not strips or strip_current > 0) and capacity > 0):
             raise ValueError("start, strip current and capacity must be > 0 and step >= 0")
         self.start, self.step, self.strip_current, self.capacity = start, step, strip_current, capacity
+        self.per_step = 2 if strips else 1
 
         def segments():
             for k in itertools.count() if steps is None else range(steps):
                 j = start + k * step
                 yield capacity / j, j, f"plate {k}"
-                yield capacity / strip_current, -strip_current, f"strip {k}"
+                if strips:
+                    yield capacity / strip_current, -strip_current, f"strip {k}"
         super().__init__(segments())
 
     def plating_current(self, t: float) -> float:
         """J_k of the step that contains ``t`` (the current at which a failure is a CCD)."""
-        return self.start + (self.segment(t) // 2) * self.step
+        return self.start + (self.segment(t) // self.per_step) * self.step
 
 
 def from_config(section) -> Piecewise:
@@ -187,4 +193,6 @@ def from_config(section) -> Piecewise:
         return Cycling(drive, section.capacity, strip, cycles)
     if kind == "staircase":
         return Staircase(drive, section.step, strip, section.capacity, cycles)
+    if kind == "steps":
+        return Staircase(drive, section.step, None, section.capacity, cycles)
     raise ValueError(f"unknown protocol kind {kind!r}")  # the deck's choices prevent it

@@ -26,22 +26,23 @@ class ProtocolConfig(Validated):
 
     KEY = "protocol"
     kind: str = param("protocol", default="constant",
-                      choices=("constant", "pulsed", "cycling", "staircase"))
+                      choices=("constant", "pulsed", "cycling", "staircase", "steps"))
     current_density: float = param("J (constant, pulse amplitude, plating current, first CCD step)",
                                    unit="A/m^2", default=10.0, lo=-1e5, hi=1e5)
     period: float = param("pulse period (pulsed)", unit="s", default=1.0, lo=0.0, lo_open=True)
     duty: float = param("fraction of each period at J (pulsed)", default=0.5, lo=0.0, hi=1.0)
     reverse: float = param("reverse-pulse current density (pulsed; 0 = rest)", unit="A/m^2",
                            default=0.0, lo=0.0, hi=1e5)
-    capacity: float = param("areal capacity per half-cycle (cycling, staircase)", unit="C/m^2",
-                            default=7.2, lo=0.0, lo_open=True)
+    capacity: float = param("areal capacity per half-cycle (cycling, staircase) or step (steps)",
+                            unit="C/m^2", default=7.2, lo=0.0, lo_open=True)
     strip_current_density: float = param("stripping current density (cycling, staircase; 0 = J)",
                                          unit="A/m^2", default=0.0, lo=0.0, hi=1e5)
-    step: float = param("CCD step dJ (staircase)", unit="A/m^2", default=5.0, lo=0.0, hi=1e5)
+    step: float = param("CCD step dJ (staircase, steps)", unit="A/m^2", default=5.0, lo=0.0,
+                        hi=1e5)
     cycles: int = param("number of cycles or steps (0 = until the run stops)", default=0, lo=0)
 
     def check(self, prefix):
-        if self.kind in ("cycling", "staircase") and not self.current_density > 0:
+        if self.kind in ("cycling", "staircase", "steps") and not self.current_density > 0:
             raise ConfigError(f"{prefix}current_density = {self.current_density:g} A/m^2: must be "
                               f"> 0 for kind = {self.kind!r}")
 

@@ -21,7 +21,8 @@ Everything below is re-exported here, so ``from kmc.analysis import ...`` works 
 from .microstructure import microstructure_report
 from .fractal import BoxCounting, box_counting_dimension, unwrap_periodic
 from .morphology import (DepthProfile, Morphology, cluster_sizes, depth_profile,
-                         floating_cluster_sizes, gb_fraction_of_li, morphology)
+                         floating_cluster_sizes, gb_fraction_of_li, lateral_bond_fraction,
+                         morphology)
 from .scaling import (ArrheniusFit, PowerLawFit, SweepMedians, arrhenius_fit, censored_times,
                       power_law_fit, sweep_medians)
 from .survival import KaplanMeier, WeibullFit, kaplan_meier, weibull_fit
@@ -31,6 +32,7 @@ __all__ = [
     "ArrheniusFit", "BoxCounting", "DepthProfile", "KaplanMeier", "Morphology", "PowerLawFit",
     "SweepMedians", "Transport", "WeibullFit", "arrhenius_fit", "box_counting_dimension",
     "censored_times", "cluster_sizes", "depth_profile", "floating_cluster_sizes",
-    "gb_fraction_of_li", "kaplan_meier", "lattice_gas_transport", "microstructure_report",
+    "gb_fraction_of_li", "kaplan_meier", "lateral_bond_fraction", "lattice_gas_transport",
+    "microstructure_report",
     "morphology", "power_law_fit", "sweep_medians", "unwrap_periodic", "weibull_fit",
 ]

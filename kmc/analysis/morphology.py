@@ -14,6 +14,7 @@ function                       result
 =============================  ==================================================================
 :func:`box_counting_dimension` box-counting (Minkowski-Bouligand) dimension of a set of sites
 :func:`gb_fraction_of_li`      fraction of Li sites that are grain-boundary sites
+:func:`lateral_bond_fraction`  fraction of Li-Li bonds that run across the field (crack direction)
 :func:`cluster_sizes`          sizes of the connected components of a mask (periodic axes joined)
 :func:`floating_cluster_sizes` sizes of the floating (electronically isolated) Li clusters
 :func:`depth_profile`          sites per layer, penetration depth, centroid
@@ -66,6 +67,42 @@ def gb_fraction_of_li(phase, gb_site) -> float:
                             "maps must cover the same lattice")
     li = p == LI
     return float(np.asarray(g, bool)[li].mean()) if li.any() else math.nan
+
+
+def lateral_bond_fraction(mask, periodic=(True, True, False)) -> float:
+    """Fraction of the nearest-neighbour bonds between True sites that run across the field
+    (along x, or x and y in 3D) rather than along z: 0 for straight cracks along the field,
+    ~1/2 (2D) or ~2/3 (3D) for isotropic growth, toward 1 for growth turned along the
+    electrode (in-plane compression along x deflects cracks toward x, VALIDATION.md C9).
+
+    Parameters
+    ----------
+    mask : array_like of bool or xarray.DataArray
+        Sites to measure (e.g. Li grown by fracture: Li that was electrolyte at the start).
+    periodic : tuple of bool
+        Periodicity of (x, y, z); bonds across a periodic seam count.
+
+    Returns
+    -------
+    float
+        Lateral bonds / all bonds, dimensionless; NaN without bonds.
+    """
+    m = np.asarray(_grid(mask, "mask"), bool)
+    axes = list(range(m.ndim))
+    counts = []
+    for ax in axes:
+        if m.shape[ax] == 1:
+            counts.append(0)
+            continue
+        nb = np.roll(m, -1, axis=ax)
+        bond = m & nb
+        if not periodic[ax if m.ndim == 3 else (0 if ax == 0 else 2)]:
+            edge = [slice(None)] * m.ndim
+            edge[ax] = -1
+            bond[tuple(edge)] = False
+        counts.append(int(bond.sum()))
+    total = sum(counts)
+    return sum(counts[:-1]) / total if total else math.nan
 
 
 # --- clusters ------------------------------------------------------------------------------

@@ -1,7 +1,7 @@
 """VALIDATION.md C5 (first half) and C6: grain boundaries that are soft, leaky and less tough
 carry the short; without that degradation the same stiff electrolyte does not short.
 
-Deck: the main job's LLZO polycrystal (inputs/llzo_polycrystal_2d.toml) shrunk to 20 um x
+Deck: the ideal LLZO polycrystal (inputs/llzo_ideal_2d.toml) shrunk to 20 um x
 20 um with one 5 um flaw, at 5 mA/cm^2 for 600 s, with the electron leak on (MODEL.md
 5.4-5.6). "Degraded" grain boundaries: band gap 5.0 eV (leaky), the material's GB modulus
 (r_E = 0.5) and intergranular toughness (0.5 MPa m^0.5). "Intact": band gap 6.0 eV (= bulk),
@@ -52,7 +52,7 @@ def runs(text, directory):
 
 
 def deck(overrides, seed):
-    text = (ROOT / "inputs" / "llzo_polycrystal_2d.toml").read_text()
+    text = (ROOT / "inputs" / "llzo_ideal_2d.toml").read_text()
     for old, new in (('current_density = "10 mA/cm^2"', 'current_density = "5 mA/cm^2"'),
                      ('li_metal = { creep_reference_stress = "95 MPa" }',
                       'li_metal = { creep_reference_stress = "95 MPa" }\noverrides = { %s }' % overrides),

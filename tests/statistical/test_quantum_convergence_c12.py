@@ -1,7 +1,7 @@
 """VALIDATION.md C12: refining the charge quantum (n_q = 4, 8, 16 quanta per site) leaves the
 ensemble statistics of a run unchanged within their confidence intervals.
 
-Deck: ``inputs/llzo_polycrystal_2d.toml`` (polycrystalline Al-LLZO, two Li-filled surface
+Deck: ``inputs/llzo_ideal_2d.toml`` (polycrystalline Al-LLZO, two Li-filled surface
 flaws 5 um deep, Griffith fracture, creep with the micropillar creep law, 10 mA/cm^2) with
 the cell shrunk from 40 um x 40 um to 20 um x 20 um and the two flaws moved from x = 10, 30 um
 to x = 5, 15 um (the same spacing relative to the width); everything else, physics included,
@@ -39,7 +39,7 @@ ALPHA_EACH = ALPHA_FAMILY / N_COMPARISONS
 def small_deck(quanta_per_site, seed, current_density="10 mA/cm^2"):
     """The shipped 2D polycrystal deck, shrunk to 20 um x 20 um (see the module docstring),
     as TOML text. Every replacement must hit, so a change of the shipped deck is noticed."""
-    text = (ROOT / "inputs" / "llzo_polycrystal_2d.toml").read_text()
+    text = (ROOT / "inputs" / "llzo_ideal_2d.toml").read_text()
     edits = [
         ('thickness = "40 um"', 'thickness = "20 um"'),
         ('width = "40 um"', 'width = "20 um"'),
@@ -51,7 +51,7 @@ def small_deck(quanta_per_site, seed, current_density="10 mA/cm^2"):
         ("snapshots = 5", "snapshots = 0"),
     ]
     for old, new in edits:
-        assert text.count(old) == 1, f"llzo_polycrystal_2d.toml changed: {old!r} not found once"
+        assert text.count(old) == 1, f"llzo_ideal_2d.toml changed: {old!r} not found once"
         text = text.replace(old, new)
     return text
 

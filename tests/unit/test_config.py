@@ -202,7 +202,7 @@ def test_replace_several_values():
 
 def test_replace_changes_checked_together():
     """Dependent values change in one call: the cross checks see the new deck as a whole."""
-    deck = load_deck(next(p for p in INPUTS if p.stem == "llzo_polycrystal_2d"))
+    deck = load_deck(next(p for p in INPUTS if p.stem == "llzo_ideal_2d"))
     narrow = deck.replace({"cell.width": "20 um", "microstructure.flaws.x_positions": ["5 um", "15 um"]})
     assert narrow.cell.sites() == (40, 1, 80)
     with pytest.raises(ConfigError) as info:
@@ -240,7 +240,7 @@ def test_replace_errors_are_one_line(key, value, message):
 
 
 def test_replace_runs_the_plating_cross_checks():
-    deck = load_deck(next(p for p in INPUTS if p.stem == "llzo_polycrystal_2d"))
+    deck = load_deck(next(p for p in INPUTS if p.stem == "llzo_ideal_2d"))
     assert deck.replace("protocol.kind", "pulsed").protocol.kind == "pulsed"
     for key, value, message in [
         ("microstructure.flaws.depth", "40 um", "microstructure.flaws.depth = 4e-05 m: must be less "
@@ -293,7 +293,7 @@ def test_parse_override_needs_a_dotted_key(text):
 
 
 def test_overrides_from_the_command_line_apply():
-    deck = load_deck(next(p for p in INPUTS if p.stem == "llzo_polycrystal_2d"))
+    deck = load_deck(next(p for p in INPUTS if p.stem == "llzo_ideal_2d"))
     sets = ["protocol.current_density=5 A/m^2", "run.seed=3", "plating.creep=false",
             "conditions.temperature=60 degC"]
     new = deck.replace(dict(parse_override(s) for s in sets))

@@ -15,7 +15,8 @@ from kmc.materials import available_materials, load_li_metal, load_material, mat
 
 ROOT = Path(__file__).resolve().parents[2]
 INPUTS = ROOT / "inputs"
-DECK_FILES = sorted(p.stem for p in INPUTS.glob("*.toml"))
+DECK_FILES = sorted([p.stem for p in INPUTS.glob("*.toml")]
+                    + [f"scenarios/{p.stem}" for p in INPUTS.glob("scenarios/*.toml")])
 NAMES = ", ".join(DECK_FILES)
 
 
@@ -24,6 +25,17 @@ def test_every_deck_of_the_source_tree_is_bundled():
     assert [d.name for d in bundled_decks()] == DECK_FILES
     for d in bundled_decks():
         assert d.resource.read_bytes() == (INPUTS / f"{d.name}.toml").read_bytes()
+
+
+def test_scenario_decks_are_found_copied_and_loaded_by_their_folder_name(tmp_path):
+    """inputs/scenarios/*.toml are bundled as ``scenarios/<stem>``: listed, copied (to the
+    file name alone) and loaded by name; a name in another folder is not looked up."""
+    scenario = next(n for n in DECK_FILES if n.startswith("scenarios/"))
+    target = copy_deck(scenario, tmp_path)
+    assert target == tmp_path / (scenario.split("/")[1] + ".toml")
+    assert load_deck(scenario).model == "plating"
+    with pytest.raises(ConfigError, match="deck not found"):
+        load_deck("elsewhere/llzo_polycrystal_2d")
 
 
 def test_bundled_decks_have_model_and_one_line_description():
@@ -142,4 +154,5 @@ def test_pyproject_lists_every_package_and_maps_the_inputs():
                       for p in (ROOT / "kmc").rglob("__init__.py"))
     assert sorted(setuptools["packages"]) == sorted([*packages, "kmc.inputs"])
     assert setuptools["package-dir"] == {"kmc.inputs": "inputs"}
-    assert setuptools["package-data"] == {"kmc.inputs": ["*.toml", "materials/*.toml"]}
+    assert setuptools["package-data"] == {"kmc.inputs": ["*.toml", "materials/*.toml",
+                                                         "scenarios/*.toml"]}

@@ -148,3 +148,15 @@ def test_narrow_anchored_flaw_is_relieved_in_bulk_li_but_not_with_the_size_effec
     on = _sim(on="true")
     assert on._new_epoch(0.0)
     assert not on.confinement.relieved.any() and on.confinement.blocked.sum() == 4
+
+
+def test_a_cell_without_li_has_no_cluster_widths_and_runs():
+    """A cell whose Poisson flaw placement drew no flaw (no Li at all) runs with the size
+    effect on: the cluster extents and widths are empty arrays, not an error."""
+    from kmc.clusters import ClusterView
+    from kmc.graph import lattice_graph
+
+    g = lattice_graph((4, 1, 4), 0.5e-6, (True, True, False))
+    view = ClusterView(g, np.zeros(g.n_sites, np.uint8), np.zeros(g.n_sites, np.int8),
+                       np.ones(g.n_sites, bool), (4, 1, 4), (True, True, False))
+    assert view.extent.shape == (0, 3) and view.width.shape == (0,)

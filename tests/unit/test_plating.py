@@ -308,8 +308,9 @@ def test_cli_runs_a_plating_deck_and_resumes(tmp_path, capsys):
     assert main(["run", str(deck), "-q", "--resume", "-o", str(tmp_path / "c.nc")]) == 2
 
 
-@pytest.mark.parametrize("name", ["llzo_polycrystal_2d", "llzo_polycrystal_3d", "llzo_single_crystal_2d",
-                                  "lipon_amorphous_2d", "bipolar_inclusion_2d"])
+@pytest.mark.parametrize("name", ["llzo_polycrystal_2d", "llzo_ideal_2d", "llzo_polycrystal_3d",
+                                  "llzo_single_crystal_2d", "lipon_amorphous_2d",
+                                  "bipolar_inclusion_2d"])
 def test_shipped_plating_decks_set_up(name):
     """Every plating deck in inputs/ validates and sets up (microstructure, graph, field
     solver, kernel) with its initial Li anchored or isolated as described in the deck."""

@@ -1,0 +1,206 @@
+"""VALIDATION.md section D in 2D: the calibrated LLZO polycrystal (inputs/llzo_polycrystal_2d.toml,
+MODEL.md section 10 mechanisms on, every estimate inside its literature range) fails like real
+cells. Slow: run by ``kmc validate`` (about 10 minutes on 2 cores).
+
+Every ensemble draws its cells from fixed task seeds (SeedSequence(1, spawn_key=(task,)),
+``vary = "microstructure"``), so each outcome is exactly reproducible. The bands are the
+targets of VALIDATION.md; where a test needs "some cells do X", the docstring gives the
+probability that a correct code whose random stream changed would still fail it, from the
+fraction measured at the final commit (binomial, independent cells).
+
+* D1: CCD of galvanostatic steps of 0.1 mA/cm^2 (each plating 0.25 mAh/cm^2), median over 16
+  cells within a factor 3 of 0.2-1 mA/cm^2: [0.07, 3] mA/cm^2.
+* D2: at 1.5x the median CCD some cells short within 3 mAh/cm^2 and others survive it; the
+  Weibull modulus of t_short (censored maximum likelihood) is below 10.
+* D3: just above the CCD the shorting paths are intergranular and tortuous (median path
+  GB-site fraction >= the cell's + 0.15, median tortuosity >= 1.2); at 10x the CCD they are
+  straighter (lower median tortuosity).
+* D6: a flawless single crystal does not short below 1 mA/cm^2 within 3 mAh/cm^2; with one 5 um
+  Li-filled flaw its CCD is within a factor 3 of 0.28 mA/cm^2 (Flatscher 2020).
+"""
+import math
+
+import numpy as np
+import pytest
+
+from kmc.analysis import weibull_fit
+from plating_helpers import ROOT, run_ensemble
+
+MA_CM2 = 10.0        # A/m^2 in 1 mA/cm^2
+MAH_CM2 = 3.6e4      # C/m^2 in 1 mAh/cm^2
+CELLS = 16
+
+
+def main_deck(*edits):
+    """The main job's deck with (old, new) line edits, each of which must match once."""
+    text = (ROOT / "inputs" / "llzo_polycrystal_2d.toml").read_text()
+    text = text[:text.index("[output]")]
+    for old, new in edits:
+        assert text.count(old) == 1, old
+        text = text.replace(old, new)
+    return text
+
+
+def constant(j_ma, capacity_mah=3.0):
+    """Constant current j_ma [mA/cm^2] until a short or capacity_mah [mAh/cm^2]."""
+    return main_deck(('current_density = "1 mA/cm^2"', f'current_density = "{j_ma:.6g} mA/cm^2"'),
+                     ('duration = "10800 s"', f'duration = "{capacity_mah * 3600 / j_ma:.6g} s"'),
+                     ("snapshots = 5", "snapshots = 1"))
+
+
+STEPS = ('kind = "constant"\ncurrent_density = "1 mA/cm^2"',
+         'kind = "steps"\ncurrent_density = "0.1 mA/cm^2"\nstep = "0.1 mA/cm^2"\n'
+         'capacity = "0.25 mAh/cm^2"\ncycles = 50')
+
+
+def steps_deck(*edits):
+    """Galvanostatic steps from 0.1 mA/cm^2 in 0.1 mA/cm^2 steps of 0.25 mAh/cm^2 each, up to
+    5 mA/cm^2 (50 steps)."""
+    return main_deck(STEPS, ('duration = "10800 s"', 'duration = "1e7 s"'),
+                     ("snapshots = 5", "snapshots = 1"), *edits)
+
+
+def outcomes(merged):
+    """Per cell: shorted, t_stop [s] (short or stop), CCD [mA/cm^2], path GB-site fraction,
+    cell GB-site fraction, path tortuosity (arrays over replicas)."""
+    stop = merged["stop_reason"].values.astype(str)
+    shorted = stop == "short"
+    t = merged["t_short"].values
+    t_stop = np.where(shorted, t, merged["time"].max().item())
+    return {"shorted": shorted, "t_stop": t_stop, "ccd": merged["ccd"].values / MA_CM2,
+            "path_gb": merged["short_path_gb_site_fraction"].values,
+            "cell_gb": merged["gb_site_fraction"].values,
+            "tortuosity": merged["short_path_tortuosity"].values}
+
+
+@pytest.fixture(scope="module")
+def ccd(tmp_path_factory):
+    """D1's ensemble: the CCD of 16 cells [mA/cm^2] (NaN: survived 5 mA/cm^2)."""
+    _, _, merged = run_ensemble(steps_deck(), tmp_path_factory.mktemp("d1"), replicas=CELLS,
+                                vary="microstructure")
+    return outcomes(merged)["ccd"]
+
+
+def median_ccd(ccd) -> float:
+    """Median CCD [mA/cm^2] with cells that survived every step (NaN: e.g. a cell whose
+    Poisson flaw placement drew no flaw) counted above all others."""
+    return float(np.median(np.where(np.isfinite(ccd), ccd, np.inf)))
+
+
+@pytest.mark.slow
+def test_d1_the_ccd_of_the_default_polycrystal_is_in_the_measured_range(ccd):
+    """D1: median CCD over 16 cells in [0.07, 3] mA/cm^2 (measured at the final commit: see
+    the closing note of issue 11); at most a quarter of the cells survive every step."""
+    assert np.isfinite(ccd).sum() >= 12, ccd
+    assert 0.07 <= median_ccd(ccd) <= 3.0, ccd
+
+
+@pytest.mark.slow
+def test_d2_failure_is_a_statistic_at_one_and_a_half_times_the_ccd(ccd, tmp_path):
+    """D2: at 1.5x the median CCD, over 24 cells some short within 3 mAh/cm^2 and some do
+    not, and the censored Weibull modulus of t_short is below 10. With the short fraction p
+    measured at the final commit (0.3 < p < 0.7 there), a correct code fails the first part
+    with probability p^24 + (1-p)^24 < 2e-4 at the band's edges, 1e-7 at p = 0.5."""
+    j = 1.5 * median_ccd(ccd)
+    _, _, merged = run_ensemble(constant(j), tmp_path, replicas=24, vary="microstructure")
+    out = outcomes(merged)
+    assert 0 < out["shorted"].sum() < out["shorted"].size, out["shorted"]
+    fit = weibull_fit(out["t_stop"], out["shorted"])
+    assert fit.shape < 10.0, fit
+
+
+@pytest.mark.slow
+def test_d3_paths_are_intergranular_near_the_ccd_and_straighter_far_above_it(ccd, tmp_path):
+    """D3: at 1.5x the median CCD the shorting paths' median GB-site fraction exceeds the
+    cells' by >= 0.15 and their median tortuosity is >= 1.2; at 10x the median CCD the
+    median tortuosity is lower. Fixed seeds; the medians over the shorted cells are far
+    from the bands (see the closing note)."""
+    near, far = (outcomes(run_ensemble(constant(f * median_ccd(ccd)), tmp_path / str(f),
+                                       replicas=CELLS, vary="microstructure")[2])
+                 for f in (1.5, 10.0))
+    s = near["shorted"]
+    assert s.sum() >= 4, s
+    assert np.median(near["path_gb"][s] - near["cell_gb"][s]) >= 0.15
+    assert np.median(near["tortuosity"][s]) >= 1.2
+    assert far["shorted"].all()
+    assert np.median(far["tortuosity"]) < np.median(near["tortuosity"][s])
+
+
+def crystal(flaw, protocol_edit):
+    """The calibrated cell as a single crystal (llzo_single_crystal: K_IC = 0.6 MPa m^0.5,
+    Swamy 2018 via seed 001) with one Li-filled flaw of ``flaw`` depth, or none."""
+    flaws = (f'flaws = {{ depth = "{flaw}", width = "0.5 um", x_positions = ["20 um"] }}'
+             if flaw else "")
+    return main_deck(('kind = "voronoi"\ngrain_size = "2.8 um"        # Al-LLZO (PARAMETERS.md; Cheng 2017)\n'
+                      'seeds = "hardcore"\ngb_toughness_spread = 0.3    # sigma of ln K_IC,GB between boundaries (E, 0-0.5)\n',
+                      'kind = "single_crystal"\n'),
+                     ('flaws = { depth = "5 um", depth_distribution = "lognormal", depth_spread = 0.5, '
+                      'max_depth = "10 um", width = "0.5 um", mean_spacing = "10 um" }', flaws),
+                     ('name = "llzo"', 'name = "llzo_single_crystal"'),
+                     ("snapshots = 5", "snapshots = 1"), *protocol_edit)
+
+
+@pytest.mark.slow
+def test_d6_a_single_crystal_shorts_only_from_a_flaw_near_the_measured_ccd(tmp_path):
+    """D6: no flaw, 0.9 mA/cm^2 for 3 mAh/cm^2: none of 8 crystals shorts (nothing confines
+    Li); one 5 um flaw, galvanostatic steps: median CCD of 8 crystals (contact patches drawn
+    per cell) in [0.093, 0.84] mA/cm^2 (0.28 mA/cm^2 within a factor 3)."""
+    flawless = crystal("", [('current_density = "1 mA/cm^2"', 'current_density = "0.9 mA/cm^2"'),
+                            ('duration = "10800 s"', 'duration = "12000 s"')])
+    out = outcomes(run_ensemble(flawless, tmp_path / "none", replicas=8, vary="microstructure")[2])
+    assert not out["shorted"].any()
+    flawed = crystal("5 um", [STEPS, ('duration = "10800 s"', 'duration = "1e7 s"')])
+    out = outcomes(run_ensemble(flawed, tmp_path / "flaw", replicas=8, vary="microstructure")[2])
+    assert np.isfinite(out["ccd"]).all(), out["ccd"]
+    assert 0.28 / 3 <= np.median(out["ccd"]) <= 0.28 * 3, out["ccd"]
+    assert math.isfinite(np.median(out["ccd"]))
+
+
+def stripping(j_ma, pressure="0 MPa", capacity_mah=3.0):
+    """The calibrated polycrystal with a well-bonded interface (full contact, as the pressed
+    cells of Kasemchainan 2019), stripping electrode A at j_ma [mA/cm^2] with voids that grow
+    by volume (MODEL.md 10.2)."""
+    return main_deck(('contact = { fraction = 0.3, patch_size = "5 um" }', ""),
+                     ('current_density = "1 mA/cm^2"', f'current_density = "{-j_ma:.6g} mA/cm^2"'),
+                     ('stack_pressure = "0 MPa"', f'stack_pressure = "{pressure}"'),
+                     ("[plating]\n", '[plating]\nstripping_voids = true\nvoid_growth = "volume"\n'),
+                     ('duration = "10800 s"', f'duration = "{capacity_mah * 3600 / j_ma:.6g} s"'),
+                     ("observations = 101", "observations = 301"), ("snapshots = 5", "snapshots = 0"))
+
+
+def capacity_at_doubling(merged, j_ma):
+    """Per cell: stripped capacity [mAh/cm^2] when |V| first exceeds twice its start (or the
+    stop, an open circuit), NaN if it never does."""
+    v = np.abs(merged["voltage"].values)
+    t = merged["time"].values
+    out = []
+    for row in np.atleast_2d(v):
+        ok = np.isfinite(row)
+        over = np.flatnonzero(ok & (row > 2 * row[0]))
+        last = np.flatnonzero(ok)[-1]
+        if over.size:
+            out.append(t[over[0]])
+        elif last < row.size - 1:  # stopped early: the cell opened (no ionic path)
+            out.append(t[last])
+        else:
+            out.append(math.nan)
+    return np.asarray(out) * j_ma / 3600
+
+
+@pytest.mark.slow
+def test_d4_stripping_voids_open_the_cell_after_a_measured_capacity(tmp_path):
+    """D4: above j_strip (0.5 mA/cm^2 at 0 MPa, j_strip = 0.1) each of 4 cells loses contact
+    (voltage doubled) after 0.05-2 mAh/cm^2 of stripping; below it (0.08 mA/cm^2) contact
+    holds over 3 mAh/cm^2; at 2 MPa (j_strip = 0.4 mA/cm^2) the same current strips more
+    before the voltage doubles (median). Deterministic void growth; fixed seeds."""
+    runs = {}
+    for name, j, p in (("above", 0.5, "0 MPa"), ("below", 0.08, "0 MPa"), ("pressed", 0.5, "2 MPa")):
+        merged = run_ensemble(stripping(j, p), tmp_path / name, replicas=4, vary="microstructure")[2]
+        runs[name] = (merged, capacity_at_doubling(merged, j))
+    above = runs["above"][1]
+    assert np.isfinite(above).all() and ((0.05 <= above) & (above <= 2.0)).all(), above
+    below = runs["below"][0]
+    assert (below["stop_reason"].values.astype(str) == "duration").all()
+    assert float(below["contact_fraction_a"].min()) == 1.0
+    pressed = runs["pressed"][1]
+    assert np.nanmedian(np.where(np.isnan(pressed), np.inf, pressed)) > np.median(above)
