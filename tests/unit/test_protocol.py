@@ -68,6 +68,25 @@ def test_staircase_steps_up_by_dj():
     assert _charge(p, t, +1) == pytest.approx(4 * Q, rel=1e-12)
 
 
+def test_galvanostatic_steps_only_plate_and_report_their_current():
+    """kind = "steps": J_k = 1 + k 1 mA/cm^2 (10, 20, ... A/m^2), each plating Q, no strip;
+    the deck builds the same protocol, and the CCD of a failure in step k is J_k."""
+    Q = 900.0
+    p = Staircase(start=10.0, step=10.0, strip_current=None, capacity=Q)
+    t, seen = 0.0, []
+    for k in range(5):
+        assert p(t) == 10.0 * (k + 1) and p.plating_current(t + 1e-9) == p(t)
+        seen.append(p.label(t))
+        t = p.next_change(t)
+        assert t == pytest.approx(sum(Q / (10.0 * (i + 1)) for i in range(k + 1)), rel=1e-12)
+    assert seen == [f"plate {k}" for k in range(5)]
+    cfg = ProtocolConfig(kind="steps", current_density=10.0, step=10.0, capacity=Q, cycles=3)
+    built = from_config(cfg)
+    assert isinstance(built, Staircase) and built.strip_current is None
+    assert built(0.0) == 10.0 and built.label(built.next_change(built.next_change(
+        built.next_change(0.0)))) == "end"
+
+
 def test_a_protocol_needs_a_positive_segment():
     with pytest.raises(ValueError, match="at least one segment of positive duration"):
         Piecewise([(0.0, 1.0, "empty")])(0.0)
