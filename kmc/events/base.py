@@ -10,7 +10,6 @@ the edge of each quantum.
 from __future__ import annotations
 
 import math
-
 from dataclasses import dataclass
 
 import numpy as np

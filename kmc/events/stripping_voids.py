@@ -77,21 +77,23 @@ class StrippingVoids(Event):
         """Q_v [C] of every site at time t >= t0 (one site's worth detaches the site)."""
         return np.maximum(self.void + self.growth * (t - self.t0), 0.0)
 
+    def _growing(self):
+        """Sites in contact whose void grows, and the time [s] after t0 at which each is full."""
+        grow = np.flatnonzero((self.growth > 0) & self.sim.contact)
+        return grow, np.maximum(self.site_charge - self.void[grow], 0.0) / self.growth[grow]
+
     def deadline(self) -> float:
         """Time [s] at which the next site detaches at the present currents (inf: none)."""
         if not self.volume:
             return math.inf
-        grow = np.flatnonzero((self.growth > 0) & self.sim.contact)
-        if grow.size == 0:
-            return math.inf
-        return self.t0 + float(np.min((self.site_charge - self.void[grow]) / self.growth[grow]))
+        grow, need = self._growing()
+        return self.t0 + float(np.min(need)) if grow.size else math.inf
 
     def fire(self, t: float) -> bool:
         """Detach the sites whose void is full at the deadline t (True if any did)."""
-        grow = np.flatnonzero((self.growth > 0) & self.sim.contact)
+        grow, need = self._growing()
         if grow.size == 0:
             return False
-        need = (self.site_charge - self.void[grow]) / self.growth[grow]
         full = grow[self.t0 + need <= t]
         self.void = self.voids_at(t)
         self.t0 = t
