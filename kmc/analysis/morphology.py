@@ -69,6 +69,24 @@ def gb_fraction_of_li(phase, gb_site) -> float:
     return float(np.asarray(g, bool)[li].mean()) if li.any() else math.nan
 
 
+def _axis_periodicity(m: np.ndarray, periodic) -> tuple:
+    """Periodicity of each axis of the site map ``m`` from the cell's (x, y, z) flags (a 2D
+    map is (x, z)).
+
+    Raises
+    ------
+    AnalysisError
+        Flags that match neither the map's axes nor (x, y, z).
+    """
+    per = tuple(bool(p) for p in periodic)
+    if len(per) == 3 and m.ndim == 2:
+        per = (per[0], per[2])
+    if len(per) != m.ndim:
+        raise AnalysisError(f"periodic = {tuple(periodic)} does not match a mask with "
+                            f"{m.ndim} axes")
+    return per
+
+
 def lateral_bond_fraction(mask, periodic=(True, True, False)) -> float:
     """Fraction of the nearest-neighbour bonds between True sites that run across the field
     (along x, or x and y in 3D) rather than along z: 0 for straight cracks along the field,
@@ -88,15 +106,11 @@ def lateral_bond_fraction(mask, periodic=(True, True, False)) -> float:
         Lateral bonds / all bonds, dimensionless; NaN without bonds.
     """
     m = np.asarray(_grid(mask, "mask"), bool)
-    axes = list(range(m.ndim))
+    per = _axis_periodicity(m, periodic)
     counts = []
-    for ax in axes:
-        if m.shape[ax] == 1:
-            counts.append(0)
-            continue
-        nb = np.roll(m, -1, axis=ax)
-        bond = m & nb
-        if not periodic[ax if m.ndim == 3 else (0 if ax == 0 else 2)]:
+    for ax in range(m.ndim):
+        bond = m & np.roll(m, -1, axis=ax) if m.shape[ax] > 1 else np.zeros_like(m)
+        if not per[ax]:
             edge = [slice(None)] * m.ndim
             edge[ax] = -1
             bond[tuple(edge)] = False
@@ -125,12 +139,7 @@ def cluster_sizes(mask, periodic=(True, True, False)) -> np.ndarray:
         Sites per component [sites], decreasing; empty without True sites.
     """
     m = np.asarray(_grid(mask, "mask"), bool)
-    per = tuple(bool(p) for p in periodic)
-    if len(per) == 3 and m.ndim == 2:
-        per = (per[0], per[2])
-    if len(per) != m.ndim:
-        raise AnalysisError(f"periodic = {tuple(periodic)} does not match a mask with "
-                            f"{m.ndim} axes")
+    per = _axis_periodicity(m, periodic)
     pts = np.argwhere(m)
     if pts.size == 0:
         return np.zeros(0, np.int64)

@@ -83,6 +83,7 @@ class Fracture(Event):
             if cell.dimension == 3:  # the other face normal: the third axis
                 half = np.minimum(half, applied[third])
             self.diagonal_normal_stress = half
+            self._paths_of = self._lengths = None  # the ClusterView the crack paths are of
 
     @staticmethod
     def enabled(plating) -> bool:
@@ -140,8 +141,11 @@ class Fracture(Event):
         factor (MODEL.md 10.4); Li not anchored to an electrode keeps the extent rule."""
         g, cfg, view = self.sim.cell.graph, self.sim.plating, epoch.clusters
         pressure = epoch.confinement.pressure
-        length, direction = crack_paths(g, self.diagonal, view.metal, view.face, view.contact,
+        if self._paths_of is not view:  # once per topology (protocol changes keep the view)
+            self._paths_of = view
+            self._lengths = crack_paths(g, self.diagonal, view.metal, view.face, view.contact,
                                         cfg.crack_direction_length, self.box)
+        length, direction = self._lengths
         floor = cfg.min_crack_length or g.spacing
         e, m, a = self._edges(epoch, loaded)
         path = np.isfinite(length[m])

@@ -38,6 +38,7 @@ class StrippingVoids(Event):
         n = sim.cell.graph.n_sites
         self.volume = sim.plating.void_growth == "volume"
         self.site_charge = sim.quantum * sim.plating.quanta_per_site  # C of Li in one site
+        self.face_area = sim.cell.spacing ** 2  # a_f [m^2]
         self.void = np.zeros(n)      # Q_v [C] at time t0
         self.growth = np.zeros(n)    # dQ_v/dt [C/s] since t0
         self.t0 = 0.0
@@ -51,7 +52,7 @@ class StrippingVoids(Event):
         [A/m^2] (positive: Li leaves the electrode through the site)."""
         sol = epoch.field
         res = sol.interface_metal < 0
-        return sol.interface_se[res], -sol.interface_current[res] / self.sim.cell.spacing ** 2
+        return sol.interface_se[res], -sol.interface_current[res] / self.face_area
 
     def channels(self, epoch: Epoch, out: Channels) -> None:
         sim = self.sim
@@ -61,7 +62,7 @@ class StrippingVoids(Event):
         s, j = self._stripping(epoch)
         if self.volume:
             growth = np.zeros_like(self.growth)
-            growth[s] = (j - j_strip) * sim.cell.spacing ** 2
+            growth[s] = (j - j_strip) * self.face_area
             if not np.array_equal(growth, self.growth):  # rebase only when the rates change
                 self.void = self.voids_at(epoch.time)
                 self.growth, self.t0 = growth, epoch.time

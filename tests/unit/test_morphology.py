@@ -296,3 +296,20 @@ def test_morphology_needs_a_plating_run(run_dataset):
         A.morphology(run_dataset.drop_vars(["cluster_class"]))
     assert str(err.value) == ("dataset: not a single kmc plating run with snapshots (missing "
                               "cluster_class)")
+
+
+def test_lateral_bond_fraction_counts_bonds_across_the_field_on_exact_shapes():
+    """A row along x: 1; a column along z: 0; a 3 x 3 square: 1/2; a pair joined only across
+    the periodic x seam: 1, and no bond when x is not periodic; no bonds: NaN."""
+    row, col, square, seam = (np.zeros((10, 10), bool) for _ in range(4))
+    row[:6, 5] = True
+    col[5, 2:8] = True
+    square[3:6, 3:6] = True
+    seam[0, 3] = seam[9, 3] = True
+    assert A.lateral_bond_fraction(row) == 1.0
+    assert A.lateral_bond_fraction(col) == 0.0
+    assert A.lateral_bond_fraction(square) == 0.5
+    assert A.lateral_bond_fraction(seam) == 1.0
+    assert math.isnan(A.lateral_bond_fraction(seam, periodic=(False, True, False)))
+    with pytest.raises(AnalysisError):
+        A.lateral_bond_fraction(square, periodic=(True,))
