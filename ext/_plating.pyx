@@ -195,6 +195,16 @@ cdef class PlatingKernel:
             raise ValueError(f"content {value} must lie in 0..{self.n_quanta}")
         self.content[site] = value
 
+    def set_empty(self, Py_ssize_t site, int phase):
+        """Make the empty site ``site`` an empty crack (``VOID``) or an empty metal site
+        (``LI``, content 0): the caller reopens a stripped flaw mouth to its plating electrode,
+        and closes it when that electrode strips (:meth:`kmc.simulation.Simulation`)."""
+        if not 0 <= site < self.n_sites or self.content[site] != 0 or self.phase[site] == SE:
+            raise ValueError(f"site {site} is not an empty Li or VOID site")
+        if phase != LI and phase != VOID:
+            raise ValueError(f"phase {phase} must be LI ({LI}) or VOID ({VOID})")
+        self.phase[site] = phase
+
     def set_relief(self, relief):
         """Reservoir (RES_A or RES_C; 0 = none) into which each full site passes further
         deposits by creep (quasi-static creep relief of electrode-anchored Li)."""

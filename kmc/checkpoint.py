@@ -35,6 +35,7 @@ import scipy.sparse as sp
 
 from .version import __version__
 from .clusters import ShortPath
+from .codes import LI
 from .deck import as_dict
 from .errors import CheckpointError
 from .field import FieldSolution
@@ -306,6 +307,7 @@ def simulation_state(sim) -> dict:
         "confinement": sim.confinement.state(), "recorder": sim.recorder.state(),
         "events": {e.name: e.state() for e in sim.events},
         "phase": sim.phase, "converted": sim.converted, "contact": sim.contact,
+        "held_li": sim.held_li, "reopened": sim.reopened,
         "field": None if sim.field is None else sim.field.state(),
         "inputs": tuple(sim._inputs), "dirty": sim.dirty,
         "short": None if sim.short is None else vars(sim.short),
@@ -327,6 +329,8 @@ def restore_simulation(sim, state: dict) -> None:
     for e in sim.events:
         e.restore(state["events"].get(e.name, {}))
     sim.phase, sim.converted, sim.contact = state["phase"], state["converted"], state["contact"]
+    sim.held_li = state.get("held_li", (sim.phase == LI) | sim.converted)  # older checkpoints
+    sim.reopened = state.get("reopened", np.zeros(sim.phase.size, bool))
     sim.field = None if state["field"] is None else FieldSolution.from_state(state["field"])
     sim._inputs, sim.dirty = tuple(state["inputs"]), bool(state["dirty"])
     sim.short = None if state["short"] is None else ShortPath(**state["short"])

@@ -334,6 +334,13 @@ class ReferencePlating:
         self.P = self.tree.P
         self.tree.rebuild(r.tolist())
 
+    def set_empty(self, site, phase):
+        if not 0 <= site < self.n_sites or self.content[site] != 0 or self.phase[site] == SE:
+            raise ValueError(f"site {site} is not an empty Li or VOID site")
+        if phase not in (LI, VOID):
+            raise ValueError(f"phase {phase} must be LI ({LI}) or VOID ({VOID})")
+        self.phase[site] = int(phase)
+
     def set_relief(self, relief):
         r = [int(x) for x in np.asarray(relief, dtype=np.int8)]
         if len(r) != self.n_sites or any(x not in (0, RES_A, RES_C) for x in r):

@@ -119,12 +119,14 @@ class PlatingConfig(Validated):
     void_growth: str = param(
         "how a stripping void opens: 'volume' (MODEL.md 10.2: a face site detaches once the "
         "Li stripped beyond resupply, integral of a_f (j - j_strip) dt, reaches one site's "
-        "worth, deterministically; creep refills it below j_strip) or 'rate' (at nu_v "
+        "worth, deterministically; creep refills voids at up to a_f j_strip, plating does not, "
+        "and a site out of contact touches again when its void is empty) or 'rate' (at nu_v "
         "(j/j_strip - 1) per unit time, MODEL.md 5.8)", default="rate", choices=("rate", "volume"))
     void_attempt_frequency: float = param("nu_v in the detachment rate nu_v (j/j_strip - 1)",
                                           unit="1/s", default=1.0, lo=0.0, lo_open=True)
     heal_rate_per_pressure: float = param("healing rate of a detached site per unit stack "
-                                          "pressure", unit="1/(s*Pa)", default=1e-7, lo=0.0)
+                                          "pressure ('rate' voids; 'volume' voids refill by "
+                                          "resupply)", unit="1/(s*Pa)", default=1e-7, lo=0.0)
 
 
 # ---------------------------------------------------------------------------------------

@@ -32,8 +32,9 @@ from . import events as event_kinds
 from .cell import Cell
 from .checkpoint import load_checkpoint, restore_simulation, save_checkpoint, simulation_state
 from .clusters import ClusterTracker, check_union_find, short_path
-from .codes import FACE_C, LI, REACHED_EVENTS, SE, TOP_BLOCKED, TOPOLOGY_CHANGED, VOID
+from .codes import FACE_A, FACE_C, FACE_NONE, LI, REACHED_EVENTS, SE, TOP_BLOCKED, TOPOLOGY_CHANGED, VOID
 from .confinement import Confinement
+from .crack_path import diagonal_steps
 from .deck import PlatingConfig, as_dict, from_dict
 from .engine import plating_kernel
 from .errors import CheckpointError, ConfigError, EngineConsistencyError, KmcError
@@ -134,6 +135,8 @@ class Simulation:
         self.initial_inclusion = ((np.asarray(cell.graph.site_data["feature"]) == FEATURE_INCLUSION)
                                   & (self.phase == VOID))
         self.converted = np.zeros(cell.graph.n_sites, bool)  # ever turned from electrolyte into Li
+        self.held_li = self.phase == LI  # ever held Li (initial Li, or converted since)
+        self.reopened = np.zeros(cell.graph.n_sites, bool)  # flaw mouths reopened to their electrode
         micro_contact = cell.microstructure.contact  # electrode-face sites touching their electrode
         self.contact = (np.ones(cell.graph.n_sites, bool) if micro_contact is None
                         else cell.graph.from_grid(micro_contact).astype(bool))
@@ -269,6 +272,9 @@ class Simulation:
 
     def _new_epoch(self, t: float) -> bool:
         """Solve the field and install the channels; False if the run must stop."""
+        self._flaw_mouths()
+        if self.stop_reason:
+            return False
         try:
             self._solve()
         except OpenCircuitError as exc:  # a physical end: the electrolyte is cut
@@ -333,9 +339,10 @@ class Simulation:
     def _protocol_change(self) -> None:
         """The current changed: re-judge confinement (a new solve), or re-evaluate the affine
         field at the new current."""
+        self._flaw_mouths()
         if self.confinement.protocol_changed():
             self.dirty = True
-        else:
+        elif not self.dirty:
             self.field.set_current(self.current(self.kernel.time))
             self._install()
 
@@ -359,6 +366,7 @@ class Simulation:
         for s in np.flatnonzero(new != self.phase).tolist():
             if new[s] == LI:
                 self.converted[s] |= self.phase[s] == SE
+                self.held_li[s] = True
                 shorted |= self.tracker.add(s)
             elif self.phase[s] == LI:
                 self.tracker.remove(s)
@@ -371,16 +379,57 @@ class Simulation:
         self.epochs += 1
         if self.run_cfg.debug_checks:
             check_union_find(self.tracker, self.phase, k.time)
-        if shorted and self.short is None:
-            self.t_short = k.time
-            self.charge_at_short = plated_charge(self)
-            self.short = short_path(self.cell.graph, self.phase == LI, self.cell.face,
-                                    self.cell.gb_edge, self.cell.thickness)
-            if self.short is None:
-                raise EngineConsistencyError(f"t = {k.time:.6g} s: the union-find reports a short "
-                                             "that networkx does not find")
+        if shorted:
+            self._record_short()
         self.profile["topology_s"] += wallclock.perf_counter() - start
         return shorted
+
+    def _record_short(self) -> None:
+        """The union-find reports a short: its time, the charge plated and the networkx path."""
+        if self.short is not None:
+            return
+        k, g = self.kernel, self.cell.graph
+        self.t_short = k.time
+        self.charge_at_short = plated_charge(self)
+        self.short = short_path(g, self.phase == LI, self.cell.face, self.cell.gb_edge,
+                                self.cell.thickness,
+                                diagonal_steps(g, self.cell.periodic) if len(g.shape) else None)
+        if self.short is None:
+            raise EngineConsistencyError(f"t = {k.time:.6g} s: the union-find reports a short "
+                                         "that networkx does not find")
+
+    def _flaw_mouths(self) -> None:
+        """Stripped flaw mouths follow their electrode (MODEL.md 10.2, 10.3).
+
+        Li stripped out of a flaw leaves an empty crack (VOID) open to the electrode at its
+        mouth. While that electrode plates, an emptied face site in contact is an empty metal
+        site of the electrode (LI, content 0), which plating refills, and the crack behind it
+        by overflow, so dendrites restart from flaws emptied by stripping; while the electrode
+        strips (or rests) the mouth, if still empty, is an empty crack again. Sets ``dirty``
+        if any site changed, and the stop reason if a reopened mouth joins the electrodes.
+        """
+        j = self.current(self.kernel.time)
+        k, face = self.kernel, self.cell.face
+        plating = FACE_A if j > 0 else FACE_C if j < 0 else FACE_NONE
+        empty = (k.contents == 0) & (face != FACE_NONE)
+        reopen = np.flatnonzero(empty & (face == plating) & self.contact & self.held_li
+                                & (self.phase == VOID))
+        close = np.flatnonzero(empty & (face != plating) & self.reopened & (self.phase == LI))
+        if not (reopen.size or close.size):
+            return
+        shorted = False
+        for s in reopen.tolist():
+            k.set_empty(s, LI)
+            shorted |= self.tracker.add(s)
+        for s in close.tolist():
+            k.set_empty(s, VOID)
+            self.tracker.remove(s)
+        self.reopened[reopen], self.reopened[close] = True, False
+        self.phase = k.phases
+        self.dirty = True
+        if shorted:
+            self._record_short()
+            self.stop_reason = "short"
 
     def _depth_um(self) -> float:
         """Top of the highest Li site off the face at z = L [um] (the progress line)."""

@@ -8,13 +8,18 @@ creep-resupply limit j_strip(P_stack, T) (:func:`kmc.mechanics.stripping_limit`)
 * ``rate`` (MODEL.md 5.8): the site detaches at nu_v (j / j_strip - 1), a Poisson channel;
 * ``volume`` (MODEL.md 10.2, Kasemchainan 2019): the void under the site grows by the Li
   stripped that resupply does not replace, dQ_v/dt = a_f (j - j_strip) (as charge; volume
-  Q_v V_m / F), and shrinks as creep refills it where j < j_strip (never below empty); the site
-  detaches, deterministically, when Q_v reaches one site's worth of Li, n_q quanta. Between
-  field solves the currents are fixed, so Q_v is linear in time and the detachment time exact:
-  the run stops the kernel there (:meth:`StrippingVoids.deadline`).
+  Q_v V_m / F), and creep refills it at a_f (j_strip - j) where 0 <= j < j_strip, at a_f j_strip
+  where the site plates (plated Li deposits at the contact, not into the void: voids accumulate
+  over cycles above 2 j_strip), never below empty. The site detaches when Q_v reaches one
+  site's worth of Li (n_q quanta); a detached site (or a gap of the initial contact pattern,
+  one site deep) carries no current and refills at a_f j_strip, the same creep resupply, and
+  touches again when its void is empty. Between field solves Q_v is linear in time, so both
+  times are exact: the run stops the kernel there (:meth:`StrippingVoids.deadline`). Healing
+  is thus as slow as resupply (an hour per site at 0 MPa) and speeds up with stack pressure
+  through j_strip(P_stack).
 
-A detached site heals at k_h P_stack (creep under stack pressure); it carries no current and
-does not join Li to its electrode (:mod:`kmc.clusters`).
+With ``rate`` a detached site heals at k_h P_stack (creep under stack pressure). A site out of
+contact does not join Li to its electrode (:mod:`kmc.clusters`).
 """
 from __future__ import annotations
 
@@ -40,6 +45,9 @@ class StrippingVoids(Event):
         self.site_charge = sim.quantum * sim.plating.quanta_per_site  # C of Li in one site
         self.face_area = sim.cell.spacing ** 2  # a_f [m^2]
         self.void = np.zeros(n)      # Q_v [C] at time t0
+        if self.volume:  # a gap of the initial contact pattern is a one-site void
+            gap = ~sim.contact & (sim.cell.face != FACE_NONE) & (sim.phase == SE)
+            self.void[gap] = self.site_charge
         self.growth = np.zeros(n)    # dQ_v/dt [C/s] since t0
         self.t0 = 0.0
 
@@ -60,48 +68,58 @@ class StrippingVoids(Event):
         j_strip = stripping_limit(cfg.strip_limit, cfg.strip_limit_per_pressure,
                                   cond.stack_pressure, sim.cell.li_metal, cond.temperature)
         s, j = self._stripping(epoch)
+        lost = np.flatnonzero(~sim.contact & (sim.cell.face != FACE_NONE) & (epoch.phase == SE))
         if self.volume:
             growth = np.zeros_like(self.growth)
-            growth[s] = (j - j_strip) * self.face_area
+            # plating through the site (j < 0) deposits at its contact, not into its void
+            growth[s] = (np.maximum(j, 0.0) - j_strip) * self.face_area
+            growth[lost] = -j_strip * self.face_area  # out of contact: creep refills the void
             if not np.array_equal(growth, self.growth):  # rebase only when the rates change
                 self.void = self.voids_at(epoch.time)
                 self.growth, self.t0 = growth, epoch.time
-        else:
-            over = j > j_strip
-            out.add(CH_DETACH, cfg.void_attempt_frequency * (j[over] / j_strip - 1.0), s[over])
-        lost = np.flatnonzero(~sim.contact & (sim.cell.face != FACE_NONE) & (epoch.phase == SE))
+            return
+        over = j > j_strip
+        out.add(CH_DETACH, cfg.void_attempt_frequency * (j[over] / j_strip - 1.0), s[over])
         heal = np.full(lost.size, cfg.heal_rate_per_pressure * cond.stack_pressure)
         if heal.any():
             out.add(CH_HEAL, heal, lost)
 
     def voids_at(self, t: float) -> np.ndarray:
         """Q_v [C] of every site at time t >= t0 (one site's worth detaches the site)."""
-        return np.maximum(self.void + self.growth * (t - self.t0), 0.0)
+        return np.clip(self.void + self.growth * (t - self.t0), 0.0, self.site_charge)
 
-    def _growing(self):
-        """Sites in contact whose void grows, and the time [s] after t0 at which each is full."""
-        grow = np.flatnonzero((self.growth > 0) & self.sim.contact)
-        return grow, np.maximum(self.site_charge - self.void[grow], 0.0) / self.growth[grow]
+    def _due(self):
+        """Sites whose void fills (in contact) or empties (out of contact) at the present
+        rates, and the time [s] after t0 at which each does."""
+        contact = self.sim.contact
+        fill = np.flatnonzero((self.growth > 0) & contact)
+        empty = np.flatnonzero((self.growth < 0) & ~contact)
+        need = np.concatenate([np.maximum(self.site_charge - self.void[fill], 0.0) / self.growth[fill],
+                               np.maximum(self.void[empty], 0.0) / -self.growth[empty]])
+        return np.concatenate([fill, empty]), need
 
     def deadline(self) -> float:
-        """Time [s] at which the next site detaches at the present currents (inf: none)."""
+        """Time [s] at which the next site detaches or touches again at the present currents
+        (inf: none)."""
         if not self.volume:
             return math.inf
-        grow, need = self._growing()
-        return self.t0 + float(np.min(need)) if grow.size else math.inf
+        due, need = self._due()
+        return self.t0 + float(np.min(need)) if due.size else math.inf
 
     def fire(self, t: float) -> bool:
-        """Detach the sites whose void is full at the deadline t (True if any did)."""
-        grow, need = self._growing()
-        if grow.size == 0:
+        """Detach the sites whose void is full at the deadline t, and let those whose void has
+        refilled touch again (True if any changed)."""
+        due, need = self._due()
+        if due.size == 0:
             return False
-        full = grow[self.t0 + need <= t]
+        now = due[self.t0 + need <= t]
         self.void = self.voids_at(t)
         self.t0 = t
-        self.void[full] = 0.0  # the void is now the site: it carries no current
-        self.growth[full] = 0.0
-        self.sim.contact[full] = False
-        return full.size > 0
+        contact = self.sim.contact
+        self.void[now] = np.where(contact[now], self.site_charge, 0.0)  # exact at the switch
+        self.growth[now] = 0.0  # until the next epoch's rates
+        contact[now] = ~contact[now]
+        return now.size > 0
 
     def after_topology(self, kernel) -> None:
         if kernel.last_change == TOP_CONTACT:

@@ -207,3 +207,32 @@ def test_boundary_toughness_spread_is_log_normal_per_boundary():
     np.testing.assert_allclose(g.edge_data["fracture_toughness"][along], np.sqrt(k[src] * k[dst]))
     assert (g.edge_data["fracture_toughness"][~along] == cell.resolved.fracture_toughness).all()
     assert len(set(np.round(k[g.site_data["gb"] == 1], 3).tolist())) > 1
+
+
+def _short(sites, shape=(12, 1, 8)):
+    """short_path's tortuosity with and without diagonal links for Li at (x, z) sites."""
+    from kmc.clusters import short_path
+    from kmc.codes import FACE_C
+    g = lattice_graph(shape, H, (True, True, False))
+    grid = np.zeros(shape, bool)
+    for x, z in sites:
+        grid[x, 0, z] = True
+    face = np.zeros(shape, np.int8)
+    face[:, :, 0], face[:, :, -1] = FACE_A, FACE_C
+    args = (g, g.from_grid(grid), g.from_grid(face), np.zeros(g.indices.size, bool), shape[2] * H)
+    return (short_path(*args).tortuosity,
+            short_path(*args, diagonal=diagonal_steps(g, (True, True, False))).tortuosity)
+
+
+def test_tortuosity_is_the_geometric_length_of_the_li_path():
+    """A straight crack measures its length: along z, L (tortuosity 1 either way); at 45
+    degrees, a staircase of nearest-neighbour Li (corner sites filled, as diagonal crack steps
+    leave it) from the face site (1, 0) to (n - 1, n - 1) is one step up and n - 2 diagonal
+    steps: (2 + (n - 2) sqrt(2)) h with diagonal links, 2 (n - 1) h through nearest
+    neighbours alone (each diagonal counted as two steps)."""
+    n = 8
+    assert _short([(3, z) for z in range(n)]) == (1.0, 1.0)
+    stairs = [(z, z) for z in range(n)] + [(z + 1, z) for z in range(n - 1)]
+    manhattan, octile = _short(stairs)
+    assert manhattan == pytest.approx(2 * (n - 1) / n, rel=1e-12)
+    assert octile == pytest.approx((2 + (n - 2) * math.sqrt(2)) / n, rel=1e-12)

@@ -34,7 +34,7 @@ from scipy import stats
 
 from kmc.codes import (CH_CREEP, CH_FRACTURE, CH_LOOP, CH_PLATE_A, CH_PLATE_C, LI, REACHED_EVENTS,
                        REACHED_TIME, RES_A, RES_C, SE, TOP_BLOCKED, TOP_CREPT, TOP_EMPTIED,
-                       TOP_FULL, TOP_GROWN, TOPOLOGY_CHANGED, VOID)
+                       TOP_FIRST, TOP_FULL, TOP_GROWN, TOPOLOGY_CHANGED, VOID)
 from kmc.engine import plating_kernel
 from kmc.graph import lattice_graph
 from kmc.reference import ReferencePlating
@@ -581,3 +581,30 @@ def test_creep_reports_a_consistent_change(engine):
     k.set_channels([CH_CREEP], [1.0], [0], [2], [0], [0], [0], [0], [], [], [])
     assert k.run(math.inf, 1) == (TOPOLOGY_CHANGED, 1)
     assert (k.last_change, k.last_site) in {(TOP_BLOCKED, 2), (TOP_EMPTIED, 0)}
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_set_empty_reopens_an_emptied_site_which_plating_refills(engine):
+    """A site stripped empty becomes an empty crack (VOID); set_empty makes it an empty metal
+    site (LI, content 0) again, which a transfer refills (TOP_FIRST), and back to VOID. Sites
+    that hold Li or are electrolyte are refused."""
+    k = _chain(engine, phase=(LI, SE, SE), content=(1, 0, 0), n_q=2)
+    k.set_channels([CH_LOOP], [1.0], [-1], [-1], [0], [1], [1], [2], [0, RES_C], [1, 1],
+                   [1.0, 1.0])
+    assert k.run(math.inf, 1) == (TOPOLOGY_CHANGED, 1) and k.last_change == TOP_EMPTIED
+    assert k.phases[0] == VOID
+    k.set_empty(0, LI)
+    assert k.phases[0] == LI and k.contents[0] == 0
+    k.set_channels([CH_LOOP], [1.0], [-1], [-1], [0], [1], [1], [2], [RES_A, 0], [1, 1],
+                   [1.0, 1.0])
+    assert k.run(math.inf, 1) == (TOPOLOGY_CHANGED, 1) and k.last_change == TOP_FIRST
+    assert k.phases[0] == LI and k.contents[0] == 1
+    with pytest.raises(ValueError, match="not an empty Li or VOID site"):
+        k.set_empty(0, VOID)  # holds Li
+    with pytest.raises(ValueError, match="not an empty Li or VOID site"):
+        k.set_empty(1, LI)  # electrolyte
+    k2 = _chain(engine, phase=(LI, SE, SE), content=(0, 0, 0), n_q=2)
+    with pytest.raises(ValueError, match="must be LI"):
+        k2.set_empty(0, SE)
+    k2.set_empty(0, VOID)
+    assert k2.phases[0] == VOID

@@ -124,6 +124,60 @@ def test_voids_refill_below_the_limit_and_never_go_negative():
     assert voids.voids_at(1e4)[1] == 0.0
 
 
+def _j_strip(sim, pressure=0.0) -> float:
+    cfg = sim.plating
+    return stripping_limit(cfg.strip_limit, cfg.strip_limit_per_pressure, pressure,
+                           sim.cell.li_metal, sim.conditions.temperature)
+
+
+def test_plating_does_not_fill_a_void_and_a_lost_site_refills_at_the_resupply_rate():
+    """Plating through a site (j < 0) refills its void only at the creep resupply a_f j_strip,
+    not at the plating rate (voids accumulate over cycles above 2 j_strip, Kasemchainan 2019);
+    a site out of contact, carrying no current, refills at the same a_f j_strip and touches
+    again when its void is empty: its deadline is Q_v / (a_f j_strip), to 1e-12."""
+    sim = Simulation.from_deck(_deck(j="0.5 mA/cm^2"))  # electrode A plates
+    assert sim._new_epoch(0.0)
+    voids = sim.event("stripping_voids")
+    a_f, q_site = sim.cell.spacing ** 2, voids.site_charge
+    j_strip = _j_strip(sim)
+    s, j = voids._stripping(sim.epoch())
+    plating = s[j < 0]
+    np.testing.assert_allclose(voids.growth[plating], -j_strip * a_f, rtol=1e-12)
+    # detach one plating site with a full void: it refills at a_f j_strip
+    site = int(plating[0])
+    voids.void[site] = q_site
+    sim.contact[site] = False
+    sim.dirty = True
+    assert sim._new_epoch(0.0)
+    assert voids.growth[site] == pytest.approx(-j_strip * a_f, rel=1e-12)
+    due, need = voids._due()
+    t = float(need[due == site][0])
+    assert t == pytest.approx(q_site / (a_f * j_strip), rel=1e-12)
+    voids.growth[voids.growth > 0] = 0.0  # hold electrode C's voids: only this site is due
+    assert voids.fire(t) and sim.contact[site] and voids.void[site] == 0.0
+
+
+def test_a_gap_of_the_contact_pattern_is_a_one_site_void_that_refills():
+    """With volume growth, the gaps of the initial contact pattern hold one site of void each
+    and refill at a_f j_strip: at 0 MPa the first touches again after
+    Q_site / (a_f j_strip(0)), at 2 MPa sooner by j_strip(0) / j_strip(2 MPa). (At
+    0.01 mA/cm^2 no contact strips beyond resupply, so no site detaches first.)"""
+    patches = '[microstructure]\nkind = "single_crystal"\ncontact = { fraction = 0.5, patch_size = "2 um" }'
+    times = []
+    for p in ("0 MPa", "2 MPa"):
+        text = DECK.format(j="0.01 mA/cm^2", p=p, growth="volume", duration="1 s", extra="")
+        sim = Simulation.from_deck(kmc.loads_deck(text.replace(
+            '[microstructure]\nkind = "single_crystal"', patches)))
+        voids = sim.event("stripping_voids")
+        gap = ~sim.contact & (sim.cell.face != 0)
+        assert gap.any() and np.all(voids.void[gap] == voids.site_charge)
+        assert sim._new_epoch(0.0)
+        times.append(voids.deadline())
+    a_f = sim.cell.spacing ** 2
+    assert times[0] == pytest.approx(voids.site_charge / (a_f * _j_strip(sim)), rel=1e-12)
+    assert times[0] / times[1] == pytest.approx(_j_strip(sim, 2e6) / _j_strip(sim), rel=1e-12)
+
+
 def test_resume_with_growing_voids_is_bit_identical(tmp_path):
     """A run stopped by max_events mid-growth and resumed gives the uninterrupted data."""
     full = plating_dataset(kmc.simulate(_deck(j="-0.3 mA/cm^2")))
