@@ -166,4 +166,21 @@ def crack_paths(graph, diagonal: DiagonalSteps, metal, face, contact, direction_
     return length, direction
 
 
-__all__ = ["DiagonalSteps", "diagonal_steps", "crack_paths"]
+def crack_tips(graph, diagonal: DiagonalSteps, metal, length) -> np.ndarray:
+    """Tips of the Li-filled cracks: Li sites reached from an electrode (finite ``length``
+    [m], :func:`crack_paths`) with no Li neighbour, nearest or diagonal, farther along the Li.
+
+    Only a tip carries the stress intensity of its crack's length (MODEL.md 10.4: a is the
+    path from the mouth to the tip); a site on a crack's flank has no crack of its own ahead
+    of it, so a branch from it starts from a wall flaw of one site (MODEL.md 5.2).
+    """
+    tol = 1e-9 * graph.spacing
+    reach = metal & np.isfinite(length)
+    behind = np.zeros(metal.size, bool)
+    for a, b in ((graph.sources, graph.indices), (diagonal.source, diagonal.target)):
+        ahead = reach[a] & reach[b] & (length[b] > length[a] + tol)
+        behind[a[ahead]] = True
+    return reach & ~behind
+
+
+__all__ = ["DiagonalSteps", "diagonal_steps", "crack_paths", "crack_tips"]

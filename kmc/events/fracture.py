@@ -8,8 +8,10 @@ run along a grain boundary and the transgranular one elsewhere (from the materia
 graph's ``fracture_toughness`` edge data), sigma_nn the applied compression on the crack faces.
 
 Crack paths (MODEL.md 10.4, ``plating.crack_paths``, off by default): for Li anchored to an
-electrode, a is the length of the Li-filled crack from its mouth to m and the driving force of
-a step kinked by theta from the crack direction at m is K_I cos^3(theta/2)
+electrode, a is the length of the Li-filled crack from its mouth to m if m is the crack's tip
+(:func:`kmc.crack_path.crack_tips`: no Li farther along), else one site (a branch from the
+crack's flank starts from a wall flaw: a pressurised crack is singular only at its tip), and
+the driving force of a step kinked by theta from the crack direction at m is K_I cos^3(theta/2)
 (:func:`kmc.mechanics.kink_factor`, :mod:`kmc.crack_path`); the in-plane diagonal neighbours
 are crack steps too (45-degree kinks), each opening its target and the corner site it cuts that
 is on m's boundary (else the first), intergranular when m and the target lie on one grain's
@@ -36,7 +38,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..codes import CH_FRACTURE
-from ..crack_path import crack_paths, diagonal_steps
+from ..crack_path import crack_paths, crack_tips, diagonal_steps
 from ..mechanics import fracture_rate, kink_factor, stress_intensity, subcritical_crack_rate
 from ..microstructure import SE
 from .base import Channels, Epoch, Event
@@ -143,13 +145,15 @@ class Fracture(Event):
         pressure = epoch.confinement.pressure
         if self._paths_of is not view:  # once per topology (protocol changes keep the view)
             self._paths_of = view
-            self._lengths = crack_paths(g, self.diagonal, view.metal, view.face, view.contact,
-                                        cfg.crack_direction_length, self.box)
-        length, direction = self._lengths
+            length, direction = crack_paths(g, self.diagonal, view.metal, view.face,
+                                            view.contact, cfg.crack_direction_length, self.box)
+            tip = crack_tips(g, self.diagonal, view.metal, length)
+            self._lengths = length, direction, tip
+        length, direction, tip = self._lengths
         floor = cfg.min_crack_length or g.spacing
         e, m, a = self._edges(epoch, loaded)
         path = np.isfinite(length[m])
-        a = np.where(path, np.maximum(length[m], floor), a)
+        a = np.where(path, np.where(tip[m], np.maximum(length[m], floor), floor), a)
         cos = np.where(path, np.einsum("ij,ij->i", direction[m], g.edge_vectors[e]) / self.step[e],
                        1.0)
         k_i = stress_intensity(pressure[m], a, cfg.geometry_factor, self.normal_stress[e])
@@ -165,8 +169,8 @@ class Fracture(Event):
         on_boundary = gb[d.corner[j]] & (grain[d.corner[j]] == grain[dm][:, None])
         corner = np.where(on_boundary[:, 1] & ~on_boundary[:, 0], d.corner[j, 1], d.corner[j, 0])
         step = np.linalg.norm(d.vector[j], axis=1)
-        dk = stress_intensity(pressure[dm], np.maximum(length[dm], floor), cfg.geometry_factor,
-                              self.diagonal_normal_stress[j])
+        da = np.where(tip[dm], np.maximum(length[dm], floor), floor)
+        dk = stress_intensity(pressure[dm], da, cfg.geometry_factor, self.diagonal_normal_stress[j])
         dk = dk * kink_factor(np.einsum("ij,ij->i", direction[dm], d.vector[j]) / step)
         tough = np.where(along, self.site_gb_toughness[ds], self.sim.cell.resolved.fracture_toughness)
         return Steps(np.concatenate([g.indices[e], ds]), np.concatenate([m, corner]),

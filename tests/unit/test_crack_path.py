@@ -124,9 +124,9 @@ def _kink_cell(ratio, k_ic=1.0):
     return Cell.from_grains(grain, H, material, phase), (x0, d)
 
 
-def _first_step(ratio, on="true"):
-    """Target sites (x, z) of the fracture channels at the lowest loaded-Li pressure that
-    offers any (bisection on the run's own Fracture event, Griffith only)."""
+def _first_step(ratio, on="true", factor=1.0):
+    """Target sites (x, z) of the fracture channels at ``factor`` times the lowest loaded-Li
+    pressure that offers any (bisection on the run's own Fracture event, Griffith only)."""
     cell, (x0, d) = _kink_cell(ratio)
     sim = kmc.Simulation.from_deck(kmc.loads_deck(DECK.format(on=on)), cell=cell)
     assert sim._new_epoch(0.0)
@@ -146,7 +146,7 @@ def _first_step(ratio, on="true"):
         mid = 0.5 * (lo + hi)
         lo, hi = (lo, mid) if channels(mid).size else (mid, hi)
     g = cell.graph
-    coords = np.rint(g.positions[channels(hi)] / H - 0.5).astype(int)
+    coords = np.rint(g.positions[channels(factor * hi)] / H - 0.5).astype(int)
     return {(int(c[0]), int(c[2])) for c in coords}, (x0, d), hi
 
 
@@ -159,6 +159,18 @@ def test_a_crack_at_a_weak_boundary_turns_into_it_at_the_kink_threshold(margin):
     threshold = kink_factor(math.cos(math.pi / 4))
     first, (x0, d), _ = _first_step(margin * threshold)
     assert first == ({(x0 + 1, d)} if margin < 1 else {(x0, d)})
+
+
+def test_only_the_tip_of_a_crack_carries_its_length():
+    """K_I ~ sqrt(a) belongs to the crack's tip (MODEL.md 10.4: a is the path from the mouth
+    to the tip); a site on the flank of the 5-site flaw starts a branch from a one-site wall
+    flaw. At 4x the tip's threshold pressure every step on offer leaves the tip (x0, d - 1),
+    sideways ones included (kink factor 2^-1.5: 2.8x); a flank site (z + 1) h deep would offer
+    its sideways step at sqrt(d / (z + 1)) 2^1.5 times the threshold (3.2x for the site next to
+    the tip) if it carried its own path length, and does at sqrt(d) 2^1.5 = 6.3x."""
+    steps, (x0, d), _ = _first_step(1.0, factor=4.0)
+    tip_neighbours = {(x0 + dx, d - 1 + dz) for dx in (-1, 0, 1) for dz in (0, 1)} - {(x0, d - 1)}
+    assert steps and steps <= tip_neighbours, steps
 
 
 def test_the_extent_rule_ignores_the_boundary_and_offers_no_diagonal():
