@@ -40,20 +40,22 @@ def test_c7_more_current_shorts_sooner(tmp_path):
     """C7: at 1, 2 and 3 mA/cm^2 (12 cells each) the Kaplan-Meier median t_short falls with J
     (a median beyond the run, where more than half the cells survive 3 mAh/cm^2, counts as
     longer than any reached), the charge passed before each short is reported, and
-    t_short ~ J^-n fits with n > 0.5 (experiments 1-2; seed 000: 100 uA 130 s, 500 uA 26 s,
-    n = 1)."""
+    t_short ~ J^-n fits with n > 0.5 over the currents whose median is reached (measured: 5 of
+    12 cells short at 1 mA/cm^2, medians 677 s and 440 s at 2 and 3 mA/cm^2; experiments n =
+    1-2, seed 000: 100 uA 130 s, 500 uA 26 s, n = 1)."""
     text, sweep = scenario("llzo_current_c7", "protocol.current_density",
                            ["1 mA/cm^2", "2 mA/cm^2", "3 mA/cm^2"],
                            ('duration = "21600 s"', 'duration = "10800 s"'))
     merged = run_ensemble(text, tmp_path, replicas=CELLS, vary="microstructure", sweep=sweep)[2]
     t, s = stop_times(merged)
-    medians = [kaplan_meier(t[i], s[i]).median for i in range(3)]
-    medians = [m if np.isfinite(m) else np.inf for m in medians]  # NaN: beyond the run
-    assert medians[0] > medians[1] > medians[2], medians
+    medians = np.array([kaplan_meier(t[i], s[i]).median for i in range(3)])
+    reached = np.isfinite(medians)
+    assert (medians[0] if reached[0] else np.inf) > medians[1] > medians[2], medians
     q = merged["charge_at_short"].values
     assert np.isfinite(q[s]).all() and (q[s] > 0).all()
-    j = np.repeat([10.0, 20.0, 30.0], CELLS)
-    fit = power_law_fit(j, t.ravel(), s.ravel(), rng=np.random.default_rng(7))
+    # the fit over the currents whose median is reached, as `kmc analyze` does
+    j = np.repeat(np.array([10.0, 20.0, 30.0])[reached], CELLS)
+    fit = power_law_fit(j, t[reached].ravel(), s[reached].ravel(), rng=np.random.default_rng(7))
     assert fit.exponent > 0.5, fit
 
 
