@@ -19,7 +19,6 @@ Two structures answer cluster questions during a run:
 from __future__ import annotations
 
 import math
-
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -315,8 +314,9 @@ def short_path(graph, metal, face, gb_edge, thickness: float, diagonal=None):
         gb.append(bool(gb_edge[row][graph.indices[row] == v][0]))
     steps = path.size - 1.0
     if diagonal is not None:
-        for u, v in G.edges:
-            G.edges[u, v]["w"] = 0.0 if isinstance(u, str) or isinstance(v, str) else 1.0
+        nx.set_edge_attributes(G, 1.0, "w")
+        for electrode in ("A", "C"):  # the electrodes' links add no length
+            nx.set_edge_attributes(G, {(electrode, v): 0.0 for v in G[electrode]}, "w")
         d = diagonal
         ok = metal[d.source] & metal[d.target] & metal[d.corner].any(axis=1) & (d.source < d.target)
         G.add_weighted_edges_from(zip(d.source[ok].tolist(), d.target[ok].tolist(),

@@ -85,7 +85,7 @@ class Fracture(Event):
             if cell.dimension == 3:  # the other face normal: the third axis
                 half = np.minimum(half, applied[third])
             self.diagonal_normal_stress = half
-            self._paths_of = self._lengths = None  # the ClusterView the crack paths are of
+            self._paths_of = self._crack = None  # the ClusterView the crack paths are of
 
     @staticmethod
     def enabled(plating) -> bool:
@@ -148,12 +148,13 @@ class Fracture(Event):
             length, direction = crack_paths(g, self.diagonal, view.metal, view.face,
                                             view.contact, cfg.crack_direction_length, self.box)
             tip = crack_tips(g, self.diagonal, view.metal, length)
-            self._lengths = length, direction, tip
-        length, direction, tip = self._lengths
-        floor = cfg.min_crack_length or g.spacing
+            floor = cfg.min_crack_length or g.spacing
+            # a at every Li site: its crack's length at a tip, a one-site wall flaw on a flank
+            self._crack = length, direction, np.where(tip, np.maximum(length, floor), floor)
+        length, direction, crack_a = self._crack
         e, m, a = self._edges(epoch, loaded)
         path = np.isfinite(length[m])
-        a = np.where(path, np.where(tip[m], np.maximum(length[m], floor), floor), a)
+        a = np.where(path, crack_a[m], a)
         cos = np.where(path, np.einsum("ij,ij->i", direction[m], g.edge_vectors[e]) / self.step[e],
                        1.0)
         k_i = stress_intensity(pressure[m], a, cfg.geometry_factor, self.normal_stress[e])
@@ -169,8 +170,8 @@ class Fracture(Event):
         on_boundary = gb[d.corner[j]] & (grain[d.corner[j]] == grain[dm][:, None])
         corner = np.where(on_boundary[:, 1] & ~on_boundary[:, 0], d.corner[j, 1], d.corner[j, 0])
         step = np.linalg.norm(d.vector[j], axis=1)
-        da = np.where(tip[dm], np.maximum(length[dm], floor), floor)
-        dk = stress_intensity(pressure[dm], da, cfg.geometry_factor, self.diagonal_normal_stress[j])
+        dk = stress_intensity(pressure[dm], crack_a[dm], cfg.geometry_factor,
+                              self.diagonal_normal_stress[j])
         dk = dk * kink_factor(np.einsum("ij,ij->i", direction[dm], d.vector[j]) / step)
         tough = np.where(along, self.site_gb_toughness[ds], self.sim.cell.resolved.fracture_toughness)
         return Steps(np.concatenate([g.indices[e], ds]), np.concatenate([m, corner]),
