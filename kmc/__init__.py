@@ -25,7 +25,7 @@ logging.getLogger(__name__).addHandler(logging.NullHandler())
 
 #: public name -> module that defines it
 _PUBLIC = {"Cell": "cell", "Ensemble": "ensemble", "load_deck": "deck", "loads_deck": "deck",
-           "KmcError": "errors", "Result": "simulation", "Simulation": "simulation", "simulate": "simulation"}
+           "KmcError": "errors", "Result": "result", "Simulation": "simulation", "simulate": "simulation"}
 
 __all__ = sorted(_PUBLIC) + ["__version__"]
 

@@ -275,7 +275,7 @@ def microstructure_dataset(micro, deck, material=None, command: str | None = Non
 
 
 def plating_dataset(result, command: str | None = None) -> xr.Dataset:
-    """Dataset of a :class:`kmc.simulation.Result`: time series, depth profile,
+    """Dataset of a :class:`kmc.result.Result`: time series, depth profile,
     snapshots, static maps (z, y, x) and scalars (MODEL.md section 8), CF units on every
     variable; the resolved deck and material, the sources of the material values
     (``references``) and a ``history`` line with ``command`` (default: the Python call) in the

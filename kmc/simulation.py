@@ -23,7 +23,6 @@ import json
 import logging
 import math
 import time as wallclock
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -43,6 +42,7 @@ from .features import FEATURE_INCLUSION
 from .field import FieldError, FieldParameters, FieldSolver, OpenCircuitError
 from .observables import Recorder, plated_charge
 from .protocol import Piecewise, Staircase, from_config
+from .result import Result
 from .signals import stop_signals
 from .units import FARADAY
 
@@ -57,37 +57,6 @@ RESUMABLE = ("max_events", "wall_time", "interrupted", "terminated", "field_erro
 def quantum_charge(spacing: float, quanta_per_site: int, molar_volume: float) -> float:
     """Charge quantum q = F h^3 / (n_q V_m) [C] (MODEL.md section 5)."""
     return FARADAY * spacing ** 3 / (quanta_per_site * molar_volume)
-
-
-@dataclass
-class Result:
-    """What a plating run returns: the deck (None for a simulation built from objects) and the
-    configuration as plain data (the deck's, or the sections given), the cell, observation time
-    series, snapshots and scalars (SI units, :mod:`kmc.observables`), the stop reason, the wall
-    time [s] and its profile (seconds per part, solves, labellings, events)."""
-
-    deck: object
-    config: dict
-    cell: Cell
-    quantum: float
-    observations: dict
-    snapshots: dict
-    scalars: dict
-    stop_reason: str
-    wall_time: float
-    profile: dict = field(default_factory=dict)
-
-    graph = property(lambda self: self.cell.graph, doc="The site graph.")
-    micro = property(lambda self: self.cell.microstructure, doc="The microstructure.")
-    material = property(lambda self: self.cell.resolved, doc="The resolved electrolyte set.")
-    area = property(lambda self: self.cell.area, doc="Electrode area [m^2].")
-
-    def to_dataset(self, command: str | None = None):
-        """The run as an :class:`xarray.Dataset` (:func:`kmc.output.plating_dataset`);
-        ``command`` is its history entry (default: this call)."""
-        from .output import plating_dataset
-
-        return plating_dataset(self, command)
 
 
 class Simulation:
@@ -361,16 +330,7 @@ class Simulation:
         """Apply the kernel's topology change; True if it shorted the cell."""
         start = wallclock.perf_counter()
         k = self.kernel
-        new = k.phases
-        shorted = False
-        for s in np.flatnonzero(new != self.phase).tolist():
-            if new[s] == LI:
-                self.converted[s] |= self.phase[s] == SE
-                self.held_li[s] = True
-                shorted |= self.tracker.add(s)
-            elif self.phase[s] == LI:
-                self.tracker.remove(s)
-        self.phase = new
+        shorted = self._sync_phases()
         for event in self.events:
             event.after_topology(k)
         if k.last_change == TOP_BLOCKED:
@@ -382,6 +342,22 @@ class Simulation:
         if shorted:
             self._record_short()
         self.profile["topology_s"] += wallclock.perf_counter() - start
+        return shorted
+
+    def _sync_phases(self) -> bool:
+        """Take the kernel's phases: sites that became Li join the clusters (and are marked
+        converted if they were electrolyte), sites that stopped being Li leave them. True if
+        the cell shorted."""
+        new = self.kernel.phases
+        shorted = False
+        for s in np.flatnonzero(new != self.phase).tolist():
+            if new[s] == LI:
+                self.converted[s] |= self.phase[s] == SE
+                self.held_li[s] = True
+                shorted |= self.tracker.add(s)
+            elif self.phase[s] == LI:
+                self.tracker.remove(s)
+        self.phase = new
         return shorted
 
     def _record_short(self) -> None:
@@ -417,17 +393,13 @@ class Simulation:
         close = np.flatnonzero(empty & (face != plating) & self.reopened & (self.phase == LI))
         if not (reopen.size or close.size):
             return
-        shorted = False
         for s in reopen.tolist():
             k.set_empty(s, LI)
-            shorted |= self.tracker.add(s)
         for s in close.tolist():
             k.set_empty(s, VOID)
-            self.tracker.remove(s)
         self.reopened[reopen], self.reopened[close] = True, False
-        self.phase = k.phases
         self.dirty = True
-        if shorted:
+        if self._sync_phases():
             self._record_short()
             self.stop_reason = "short"
 

@@ -71,6 +71,7 @@ class Fracture(Event):
         applied = np.asarray(sim.conditions.applied_stress, float)
         self.normal_stress = self._normal_stress(applied, sim.cell.dimension)[self.axis]
         self.step = np.linalg.norm(g.edge_vectors, axis=1)
+        self.min_length = sim.plating.min_crack_length or g.spacing  # a of a one-site flaw [m]
         if sim.plating.crack_paths:
             cell = sim.cell
             self.diagonal = diagonal_steps(g, cell.periodic)
@@ -127,8 +128,7 @@ class Fracture(Event):
         e = np.flatnonzero(loaded[g.sources] & (epoch.phase[g.indices] == SE))
         m = g.sources[e]
         label = epoch.field.clusters.label
-        floor = self.sim.plating.min_crack_length or g.spacing
-        return e, m, np.maximum(epoch.clusters.extent[label[m], self.axis[e]], floor)
+        return e, m, np.maximum(epoch.clusters.extent[label[m], self.axis[e]], self.min_length)
 
     def _extents(self, epoch, loaded) -> Steps:
         """Nearest-neighbour steps with the extent rule (MODEL.md 5.2)."""
@@ -148,8 +148,8 @@ class Fracture(Event):
             length, direction = crack_paths(g, self.diagonal, view.metal, view.face,
                                             view.contact, cfg.crack_direction_length, self.box)
             tip = crack_tips(g, self.diagonal, view.metal, length)
-            floor = cfg.min_crack_length or g.spacing
             # a at every Li site: its crack's length at a tip, a one-site wall flaw on a flank
+            floor = self.min_length
             self._crack = length, direction, np.where(tip, np.maximum(length, floor), floor)
         length, direction, crack_a = self._crack
         e, m, a = self._edges(epoch, loaded)

@@ -46,14 +46,18 @@ class StrippingVoids(Event):
         self.face_area = sim.cell.spacing ** 2  # a_f [m^2]
         self.void = np.zeros(n)      # Q_v [C] at time t0
         if self.volume:  # a gap of the initial contact pattern is a one-site void
-            gap = ~sim.contact & (sim.cell.face != FACE_NONE) & (sim.phase == SE)
-            self.void[gap] = self.site_charge
+            self.void[self._out_of_contact(sim.phase)] = self.site_charge
         self.growth = np.zeros(n)    # dQ_v/dt [C/s] since t0
         self.t0 = 0.0
 
     @staticmethod
     def enabled(plating) -> bool:
         return plating.stripping_voids
+
+    def _out_of_contact(self, phase) -> np.ndarray:
+        """Electrolyte sites of an electrode face that do not touch their electrode."""
+        sim = self.sim
+        return ~sim.contact & (sim.cell.face != FACE_NONE) & (phase == SE)
 
     def _stripping(self, epoch):
         """Electrode-face sites with a reservoir edge and their stripping current density
@@ -68,7 +72,7 @@ class StrippingVoids(Event):
         j_strip = stripping_limit(cfg.strip_limit, cfg.strip_limit_per_pressure,
                                   cond.stack_pressure, sim.cell.li_metal, cond.temperature)
         s, j = self._stripping(epoch)
-        lost = np.flatnonzero(~sim.contact & (sim.cell.face != FACE_NONE) & (epoch.phase == SE))
+        lost = np.flatnonzero(self._out_of_contact(epoch.phase))
         if self.volume:
             growth = np.zeros_like(self.growth)
             # plating through the site (j < 0) deposits at its contact, not into its void
@@ -94,8 +98,9 @@ class StrippingVoids(Event):
         contact = self.sim.contact
         fill = np.flatnonzero((self.growth > 0) & contact)
         empty = np.flatnonzero((self.growth < 0) & ~contact)
-        need = np.concatenate([np.maximum(self.site_charge - self.void[fill], 0.0) / self.growth[fill],
-                               np.maximum(self.void[empty], 0.0) / -self.growth[empty]])
+        # 0 <= Q_v <= Q_site always (voids_at clips), so both times are >= 0
+        need = np.concatenate([(self.site_charge - self.void[fill]) / self.growth[fill],
+                               self.void[empty] / -self.growth[empty]])
         return np.concatenate([fill, empty]), need
 
     def deadline(self) -> float:
