@@ -1,17 +1,17 @@
 """CCD sensitivity of the calibrated cell to each estimated parameter (docs/calibration.md).
 
 For every estimate (tag E) of the main job's deck (inputs/llzo_polycrystal_2d.toml), an
-ensemble sweeps it over [low end, main job's value, high end] of its literature range, the
+ensemble sweeps it over three values of its literature range that include the main job's (the
+ends, or the main job's value and two above it where that value is the range's end), the
 other values fixed, with ``replicas`` cells per point (``vary = "microstructure"``) driven by
 galvanostatic steps of 0.1 mA/cm^2 (0.25 mAh/cm^2 each, up to 5 mA/cm^2). Prints, and writes
 as markdown, the median CCD per point with its Kaplan-Meier 95% interval (cells that survive
-every step are censored at 5 mA/cm^2) and d ln(CCD) / d ln(value) between the ends.
+every step are censored at 5 mA/cm^2) and d ln(CCD) / d ln(value) between the first and last.
 
     python analysis/ccd_sensitivity.py -o results/ccd_sensitivity.md --workers 2
 
 The task seeds of a point depend only on its index (SeedSequence(run.seed, spawn_key=(task,))),
-so the middle point, the main job's values, is the same 8 cells in every sweep and is computed
-once (the tasks directories share nothing else).
+so each point of a sweep is the same 8 cells with one value changed.
 """
 from __future__ import annotations
 
@@ -29,14 +29,16 @@ from kmc.executors import executor
 MA_CM2 = 10.0  # A/m^2 per mA/cm^2
 TOP = 5.0      # mA/cm^2: the last step
 
-#: (deck key, low, main job's value, high, literature range as printed)
+#: (deck key, three values in increasing order, the main job's value, literature range)
 ESTIMATES = [
-    ("plating.subcritical_exponent", 11, 15, 30, "11 (glasses) to > 100 (ceramics)"),
-    ("plating.subcritical_velocity", "1e-4 m/s", "1e-3 m/s", "1e-2 m/s", "1e-6 to 1 m/s"),
-    ("plating.subcritical_threshold", 0.2, 0.3, 0.4, "0.2 to 0.8"),
-    ("microstructure.contact.fraction", 0.2, 0.3, 0.5, "0.2 to 1"),
-    ("microstructure.gb_toughness_spread", 0.0, 0.3, 0.5, "0 to 0.5"),
-    ("microstructure.flaws.mean_spacing", "5 um", "10 um", "20 um", "E: one flaw per 5-20 um"),
+    ("plating.subcritical_exponent", (11, 15, 30), 11, "11 (glasses) to > 100 (ceramics)"),
+    ("plating.subcritical_velocity", ("1e-4 m/s", "1e-3 m/s", "1e-2 m/s"), "1e-3 m/s",
+     "1e-6 to 1 m/s"),
+    ("plating.subcritical_threshold", (0.2, 0.3, 0.4), 0.3, "0.2 to 0.8"),
+    ("microstructure.contact.fraction", (0.2, 0.3, 0.5), 0.3, "0.2 to 1"),
+    ("microstructure.gb_toughness_spread", (0.0, 0.3, 0.5), 0.3, "0 to 0.5"),
+    ("microstructure.flaws.mean_spacing", ("5 um", "10 um", "20 um"), "10 um",
+     "E: one flaw per 5-20 um"),
 ]
 
 
@@ -66,13 +68,13 @@ def main(argv=None) -> int:
     out = Path(args.output)
     out.parent.mkdir(parents=True, exist_ok=True)
     base = steps_deck()
-    rows = ["| key | range | low / main / high | median CCD [mA/cm^2] (95% interval) | "
+    rows = ["| key | range | values (main job's in bold) | median CCD [mA/cm^2] (95% interval) | "
             "d ln CCD / d ln value |", "|---|---|---|---|---|"]
     with executor(args.workers) as ex:
-        for key, low, mid, high, span in ESTIMATES:
+        for key, points, main_value, span in ESTIMATES:
             ens = Ensemble(base, tasks=out.with_suffix("") / key.replace(".", "_"),
                            replicas=args.replicas, vary="microstructure",
-                           sweep={key: [low, mid, high]})
+                           sweep={key: list(points)})
             ens.run(ex)
             ds = ens.merge("analysis/ccd_sensitivity.py")
             ccd = ds["ccd"].values / MA_CM2  # (point, replica)
@@ -81,7 +83,8 @@ def main(argv=None) -> int:
             vals = [float(v) for v in ds[ds["ccd"].dims[0]].values]
             slope = (math.log(med[2][0] / med[0][0]) / math.log(vals[2] / vals[0])
                      if vals[0] > 0 and med[0][0] > 0 and med[2][0] > 0 else math.nan)
-            row = f"| `{key}` | {span} | {low} / {mid} / {high} | {cells} | {slope:.2g} |"
+            shown = " / ".join(f"**{v}**" if v == main_value else f"{v}" for v in points)
+            row = f"| `{key}` | {span} | {shown} | {cells} | {slope:.2g} |"
             print(row, flush=True)
             rows.append(row)
     out.write_text("\n".join(rows) + "\n")

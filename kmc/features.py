@@ -113,8 +113,9 @@ def flaw_depths(rng, n: int, kind: str, median: float, spread: float, max_depth:
 
 def add_flaws(m: Microstructure, rng, depth: float, width: float, mean_spacing: float = 0.0,
               x_positions=(), y_positions=(), distribution: str = "fixed", spread: float = 0.0,
-              max_depth: float = 0.0) -> int:
-    """Li-filled surface flaws at the plating interface (z = 0), connected to the electrode.
+              max_depth: float = 0.0, far_face: bool = False) -> int:
+    """Li-filled surface flaws at the plating interface (z = 0), or with ``far_face`` at the
+    counter electrode (z = L, depth measured down from it), connected to the electrode.
 
     Each flaw is a slot of depth ``depth`` [m] (= the crack length a of the Griffith
     criterion) and lateral width ``width`` [m] (a square of side ``width`` in 3D), centred at
@@ -160,7 +161,7 @@ def add_flaws(m: Microstructure, rng, depth: float, width: float, mean_spacing: 
         clip = max_depth or (m.shape[2] - 1) * m.spacing
         depths = flaw_depths(rng, len(xs), distribution, depth, spread, clip, m.spacing)
     for x0, y0, a in zip(xs, ys, depths):
-        depth_mask = z < a
+        depth_mask = (z > m.shape[2] * m.spacing - a) if far_face else (z < a)
         in_x = within(x, x0, W, m.periodic[0])
         if m.dimension == 3:
             in_y = within(y, y0, D, m.periodic[1])

@@ -145,6 +145,27 @@ def subcritical_crack_rate(k_i, toughness, threshold_ratio: float, velocity_pref
     return float(rate) if rate.ndim == 0 else rate
 
 
+def dynamic_crack_velocity(k_i, toughness, terminal_speed: float):
+    """Speed [m/s] of a crack driven above its toughness (MODEL.md 10.5): Freund's equation of
+    motion for a running crack, v = c_R (1 - (K_IC/K_I)^2) = c_R (1 - G_c/G) (Freund 1990,
+    Dynamic Fracture Mechanics, sec. 7.4; Freund 1972, J. Mech. Phys. Solids 20, 129), 0 below
+    K_IC. The speed is bounded by the Rayleigh wave speed c_R: far above K_IC every open step
+    runs at nearly c_R, so the toughness of a step matters less the harder the crack is driven.
+
+    Parameters
+    ----------
+    k_i : float or ndarray
+        Stress intensity K_I [Pa m^0.5] driving the step (kink factor included).
+    toughness : float or ndarray
+        Fracture toughness K_IC [Pa m^0.5] of the step.
+    terminal_speed : float
+        c_R [m/s], the Rayleigh wave speed of the electrolyte.
+    """
+    ratio = np.asarray(k_i, float) / toughness
+    v = np.where(ratio >= 1.0, terminal_speed * (1.0 - np.maximum(ratio, 1.0) ** -2.0), 0.0)
+    return float(v) if v.ndim == 0 else v
+
+
 def tip_current_density(velocity: float, molar_volume: float, charge_number: int = 1) -> float:
     """Current density [A/m^2] that advances a Li-filled crack at ``velocity`` [m/s]:
     j = z F v / V_m (seed 001, eq. 1)."""

@@ -451,8 +451,9 @@ def build(deck, rng=None, material=None) -> Microstructure:
     if cfg.contour.kind != "flat" and cfg.contour.height > 0:
         add_contour(m, cfg.contour.kind, cfg.contour.height, cfg.contour.period)
     f = cfg.flaws
-    add_flaws(m, rng, f.depth, f.width, f.mean_spacing, f.x_positions, f.y_positions,
-              f.depth_distribution, f.depth_spread, f.max_depth)
+    for far_face in (False, True) if f.faces == "both" else (False,):
+        add_flaws(m, rng, f.depth, f.width, f.mean_spacing, f.x_positions, f.y_positions,
+                  f.depth_distribution, f.depth_spread, f.max_depth, far_face)
     add_pores(m, rng, cfg.pores.fraction, cfg.pores.radius, cfg.pores.gb_preference)
     inc = getattr(cfg, "inclusion", None)
     if inc is not None and inc.length > 0:

@@ -155,6 +155,9 @@ SCALARS = {
     "gb_site_fraction": ("1", "fraction of sites that are grain-boundary sites"),
     "short_path_tortuosity": ("1", "shortest Li path length over the electrolyte thickness"),
     "short_path_length": ("1", "sites on the shortest Li path"),
+    "short_void_rim_distance": ("m", "lateral distance from the shorting path's mouth on the "
+                                "plating electrode to the nearest face site lost to a stripping "
+                                "void (NaN: no short, or no such void)"),
     "gb_edge_fraction": ("1", "fraction of nearest-neighbour edges that cross a grain boundary"),
     "crack_span_time": ("s", "first observation at which Li or empty crack spans the cell (NaN if never)"),
     "quantum_charge": ("C", "charge quantum q = F h^3 / (n_q V_m)"),

@@ -238,7 +238,9 @@ class PoresConfig(Validated):
 
 @dataclass(frozen=True)
 class FlawsConfig(Validated):
-    """Li-filled surface flaws at the plating interface (z = 0), connected to the electrode.
+    """Li-filled surface flaws at the plating interface (z = 0), connected to the electrode, or
+    at both electrode faces (``faces = "both"``: the z = L face draws its own flaws, after the
+    z = 0 face's, so a symmetric cell cycles with flaws on each side).
 
     ``depth_distribution`` other than ``fixed`` gives each flaw its own depth (MODEL.md 10.3;
     LLZO surface flaws 1-10 um, seed 001): ``depth`` is then the median, ``depth_spread`` the
@@ -262,6 +264,8 @@ class FlawsConfig(Validated):
                                            lo=0.0)
     y_positions: tuple[float, ...] = param("listed flaw positions along y (3D)", unit="m",
                                            default=(), lo=0.0)
+    faces: str = param("electrode faces with flaws: the plating one (z = 0) or both",
+                       default="plating", choices=("plating", "both"))
 
     def check(self, prefix):
         drawn = self.depth_distribution != "fixed"
@@ -370,6 +374,12 @@ def check_cell_features(cell: CellConfig, micro: MicrostructureConfig) -> None:
     if f.max_depth >= cell.thickness:
         raise ConfigError(f"microstructure.flaws.max_depth = {f.max_depth:g} m: must be less than "
                           f"the thickness {cell.thickness:g} m (a flaw would short the cell)")
+    deepest = f.depth if f.depth_distribution == "fixed" else f.max_depth
+    if f.faces == "both" and f.depth > 0 and not 0 < 2 * deepest < cell.thickness:
+        key = "depth" if f.depth_distribution == "fixed" else "max_depth"
+        raise ConfigError(f"microstructure.flaws.{key} = {deepest:g} m: with faces = 'both' it "
+                          f"must be set below half the thickness {cell.thickness / 2:g} m (flaws "
+                          "facing each other would short the cell)")
     if f.max_depth and f.max_depth < cell.spacing:
         raise ConfigError(f"microstructure.flaws.max_depth = {f.max_depth:g} m: less than one site "
                           f"({cell.spacing:g} m)")

@@ -74,6 +74,11 @@ class PlatingConfig(Validated):
         "length of crack behind a tip over which its direction is taken (crack_paths; "
         "estimate, tag E: a third of a 2.8 um grain)", unit="m", default=1e-6,
         lo=0.0, lo_open=True)
+    terminal_crack_speed: float = param(
+        "c_R, the Rayleigh wave speed of the electrolyte (0: off): a crack step at and above "
+        "K_IC runs at Freund's v = c_R (1 - (K_IC/K_I)^2) instead of nu_f (K_I/K_IC - 1), and "
+        "slow crack growth ends at K_IC (MODEL.md 10.5; kmc.mechanics.dynamic_crack_velocity); "
+        "LLZO 3.1 km/s = 0.92 sqrt(G/rho)", unit="m/s", default=0.0, lo=0.0, hi=2e4)
     subcritical_fracture: bool = param(
         "slow (stress-corrosion) crack growth below K_IC: v = v0 (K_I/K_IC)^n for K_I >= K_th, "
         "one site per h / v (MODEL.md 10.5; kmc.mechanics.subcritical_crack_rate)", default=False)

@@ -403,6 +403,24 @@ class Simulation:
             self._record_short()
             self.stop_reason = "short"
 
+    def _void_rim_distance(self) -> float:
+        """Lateral distance [m] from the shorting path's mouth on the electrode that plated at
+        the short to the nearest site of that face lost to a stripping void (MODEL.md 10.2:
+        dendrites start at void rims); NaN without a short or such a void."""
+        voids = self.event("stripping_voids")
+        if self.short is None or voids is None:
+            return math.nan
+        face = FACE_A if self.current(self.t_short) >= 0 else FACE_C
+        lost = np.flatnonzero(voids.stripped & (self.cell.face == face))
+        if lost.size == 0:
+            return math.nan
+        pos, cell = self.cell.graph.positions, self.cell
+        mouth = self.short.sites[0 if face == FACE_A else -1]
+        d = pos[lost, :2] - pos[mouth, :2]
+        size = np.array(cell.shape[:2]) * cell.spacing
+        d = np.where(np.asarray(cell.periodic[:2]), (d + size / 2) % size - size / 2, d)
+        return float(np.sqrt((d ** 2).sum(axis=1)).min())
+
     def _depth_um(self) -> float:
         """Top of the highest Li site off the face at z = L [um] (the progress line)."""
         a = (self.phase == LI) & (self.cell.face != FACE_C)
@@ -420,6 +438,7 @@ class Simulation:
             "gb_site_fraction": float(cell.gb_site.mean()),
             "short_path_tortuosity": short.tortuosity if short else math.nan,
             "short_path_length": int(short.sites.size) if short else 0,
+            "short_void_rim_distance": self._void_rim_distance(),
             "gb_edge_fraction": float(cell.gb_edge.mean()),
             "crack_span_time": self.recorder.crack_span_time,
             "quantum_charge": self.quantum,

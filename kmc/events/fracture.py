@@ -28,6 +28,14 @@ where keeping the fast branch alone would make a tip just above K_IC (nu_f (K_I/
 slower than one just below it. Far above K_IC the fast branch dominates, so Griffith runs are
 unchanged there. With the switch off the channels are exactly the Griffith ones.
 
+Dynamic fracture (``plating.terminal_crack_speed`` c_R > 0, off by default): at and above K_IC
+a step runs at Freund's speed v = c_R (1 - (K_IC/K_I)^2) (:func:`kmc.mechanics.
+dynamic_crack_velocity`), at least v0 if slow crack growth is on (whose power law then ends at
+K_IC: v0 (K_I/K_IC)^n would pass the Rayleigh wave speed at K_I ~ 2.5 K_IC for n = 15). The
+speed of every open step tends to c_R as K_I rises, so a crack driven far above its toughness no
+longer prefers a weak grain boundary to the straight step: with the power law the rate ratio of
+two steps is (K_1 K_IC,2 / K_2 K_IC,1)^n at any load, with Freund's law it tends to 1.
+
 The kernel turns the target site ``a`` of a fracture channel into an empty Li site, and also
 its ``b`` if that is electrolyte (the corner of a diagonal step; ``b`` = m otherwise).
 """
@@ -39,7 +47,8 @@ import numpy as np
 
 from ..codes import CH_FRACTURE
 from ..crack_path import crack_paths, crack_tips, diagonal_steps
-from ..mechanics import fracture_rate, kink_factor, stress_intensity, subcritical_crack_rate
+from ..mechanics import (dynamic_crack_velocity, fracture_rate, kink_factor, stress_intensity,
+                         subcritical_crack_rate)
 from ..microstructure import SE
 from .base import Channels, Epoch, Event
 
@@ -110,13 +119,21 @@ class Fracture(Event):
             return
         steps = self._paths(epoch, loaded) if cfg.crack_paths else self._extents(epoch, loaded)
         go = steps.k_i / steps.toughness >= 1.0
-        fast = fracture_rate(steps.k_i[go], steps.toughness[go], cfg.fracture_attempt_frequency)
+        dynamic = cfg.terminal_crack_speed > 0.0
+        if dynamic:
+            fast = dynamic_crack_velocity(steps.k_i[go], steps.toughness[go],
+                                          cfg.terminal_crack_speed) / steps.length[go]
+        else:
+            fast = fracture_rate(steps.k_i[go], steps.toughness[go],
+                                 cfg.fracture_attempt_frequency)
         if not cfg.subcritical_fracture:
             out.add(CH_FRACTURE, fast, steps.s[go], steps.b[go])
             return
         slow = subcritical_crack_rate(steps.k_i, steps.toughness, cfg.subcritical_threshold,
                                       cfg.subcritical_velocity, cfg.subcritical_exponent,
                                       steps.length)
+        if dynamic:  # the stress-corrosion law ends at K_IC, where it reaches v0
+            slow = np.where(go, cfg.subcritical_velocity / steps.length, slow)
         out.add(CH_FRACTURE, np.maximum(fast, slow[go]), steps.s[go], steps.b[go])
         sub = ~go & (slow > 0.0)
         out.add(CH_FRACTURE, slow[sub], steps.s[sub], steps.b[sub])

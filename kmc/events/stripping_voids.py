@@ -12,11 +12,12 @@ creep-resupply limit j_strip(P_stack, T) (:func:`kmc.mechanics.stripping_limit`)
   where the site plates (plated Li deposits at the contact, not into the void: voids accumulate
   over cycles above 2 j_strip), never below empty. The site detaches when Q_v reaches one
   site's worth of Li (n_q quanta); a detached site (or a gap of the initial contact pattern,
-  one site deep) carries no current and refills at a_f j_strip, the same creep resupply, and
-  touches again when its void is empty. Between field solves Q_v is linear in time, so both
-  times are exact: the run stops the kernel there (:meth:`StrippingVoids.deadline`). Healing
-  is thus as slow as resupply (an hour per site at 0 MPa) and speeds up with stack pressure
-  through j_strip(P_stack).
+  one site deep) carries no current and is refilled only by creep under the stack pressure,
+  at a_f (j_strip(P_stack) - j_strip(0)) (MODEL.md 10.2: "healing under stack pressure by Li
+  creep"; the zero-pressure part of j_strip, vacancy diffusion in the Li, replaces stripped
+  Li only where the Li touches), and touches again when its void is empty: never at 0 MPa,
+  after ~20 min per site at 2 MPa. Between field solves Q_v is linear in time, so both times
+  are exact: the run stops the kernel there (:meth:`StrippingVoids.deadline`).
 
 With ``rate`` a detached site heals at k_h P_stack (creep under stack pressure). A site out of
 contact does not join Li to its electrode (:mod:`kmc.clusters`).
@@ -49,6 +50,7 @@ class StrippingVoids(Event):
             self.void[self._out_of_contact(sim.phase)] = self.site_charge
         self.growth = np.zeros(n)    # dQ_v/dt [C/s] since t0
         self.t0 = 0.0
+        self.stripped = np.zeros(n, bool)  # out of contact by a stripping void (not a gap)
 
     @staticmethod
     def enabled(plating) -> bool:
@@ -77,7 +79,9 @@ class StrippingVoids(Event):
             growth = np.zeros_like(self.growth)
             # plating through the site (j < 0) deposits at its contact, not into its void
             growth[s] = (np.maximum(j, 0.0) - j_strip) * self.face_area
-            growth[lost] = -j_strip * self.face_area  # out of contact: creep refills the void
+            creep = stripping_limit(0.0, cfg.strip_limit_per_pressure, cond.stack_pressure,
+                                    sim.cell.li_metal, cond.temperature)
+            growth[lost] = -creep * self.face_area  # out of contact: stack-pressure creep refills
             if not np.array_equal(growth, self.growth):  # rebase only when the rates change
                 self.void = self.voids_at(epoch.time)
                 self.growth, self.t0 = growth, epoch.time
@@ -124,16 +128,23 @@ class StrippingVoids(Event):
         self.void[now] = np.where(contact[now], self.site_charge, 0.0)  # exact at the switch
         self.growth[now] = 0.0  # until the next epoch's rates
         contact[now] = ~contact[now]
+        self.stripped[now] = ~contact[now]
         return now.size > 0
 
     def after_topology(self, kernel) -> None:
         if kernel.last_change == TOP_CONTACT:
-            self.sim.contact[kernel.last_site] = self.sim.channel_kinds[kernel.last_channel] == CH_HEAL
+            site = kernel.last_site
+            self.sim.contact[site] = self.sim.channel_kinds[kernel.last_channel] == CH_HEAL
+            self.stripped[site] = not self.sim.contact[site]
 
     def state(self) -> dict:
-        return {"void": self.void, "growth": self.growth, "t0": self.t0} if self.volume else {}
+        out = {"stripped": self.stripped}
+        if self.volume:
+            out.update(void=self.void, growth=self.growth, t0=self.t0)
+        return out
 
     def restore(self, state: dict) -> None:
+        self.stripped = np.array(state.get("stripped", self.stripped), bool)
         if self.volume:
             self.void, self.growth = np.array(state["void"]), np.array(state["growth"])
             self.t0 = float(state["t0"])

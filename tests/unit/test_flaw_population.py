@@ -70,6 +70,22 @@ def test_poisson_flaws_with_drawn_depths_through_the_deck():
     assert d.max() <= 8e-6 + 1e-12 and len(np.unique(d[d > 0])) > 2
 
 
+def test_both_faces_draw_their_own_flaws_after_the_plating_face():
+    """faces = "both": the z = 0 face is exactly the one-face cell's (same stream first), and
+    the z = L face carries flaws of its own, measured down from z = L."""
+    text = ('depth = "3 um"\nmean_spacing = "3 um"\nwidth = "0.5 um"\ndepth_distribution = '
+            '"lognormal"\ndepth_spread = 0.5\nmax_depth = "8 um"')
+    one = build(loads_deck(DECK.format(flaws=text), "deck.toml"))
+    two = build(loads_deck(DECK.format(flaws=text + '\nfaces = "both"'), "deck.toml"))
+    half = one.shape[2] // 2
+    np.testing.assert_array_equal(one.phase[:, :, :half], two.phase[:, :, :half])
+    assert not (one.phase[:, :, half:] == LI).any()
+    top = two.phase[:, 0, :half - 1:-1] == LI  # the upper half, counted from z = L
+    depth = top.sum(axis=1)
+    assert depth.max() > 0 and not np.array_equal(depth, column_depths(one) / H)
+    assert np.all(top == (np.arange(top.shape[1]) < depth[:, None]))  # each from the face
+
+
 def test_fixed_draws_no_depths():
     """The fixed distribution consumes the stream exactly as before (positions only)."""
     rng, ref = np.random.default_rng(5), np.random.default_rng(5)
@@ -98,7 +114,13 @@ def test_fixed_draws_no_depths():
     ('depth = "2 um"\ndepth_spred = 0.5',
      "deck.toml: microstructure.flaws.depth_spred: unknown key; did you mean 'depth_spread'? "
      "(allowed in microstructure.flaws: depth, depth_distribution, depth_spread, max_depth, width, "
-     "mean_spacing, x_positions, y_positions)"),
+     "mean_spacing, x_positions, y_positions, faces)"),
+    ('depth = "2 um"\ndepth_distribution = "lognormal"\ndepth_spread = 0.5\nfaces = "both"',
+     "deck.toml: microstructure.flaws.max_depth = 0 m: with faces = 'both' it must be set below "
+     "half the thickness 1e-05 m (flaws facing each other would short the cell)"),
+    ('depth = "12 um"\nfaces = "both"',
+     "deck.toml: microstructure.flaws.depth = 1.2e-05 m: with faces = 'both' it must be set "
+     "below half the thickness 1e-05 m (flaws facing each other would short the cell)"),
 ])
 def test_bad_flaw_population_keys_are_one_line_errors(flaws, message):
     with pytest.raises(ConfigError) as info:

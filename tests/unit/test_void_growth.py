@@ -8,6 +8,8 @@ import numpy as np
 import pytest
 
 import kmc
+from kmc.clusters import ShortPath
+from kmc.codes import FACE_A, FACE_C
 from kmc.mechanics import stripping_limit
 from kmc.output import plating_dataset
 from kmc.simulation import Simulation
@@ -130,38 +132,44 @@ def _j_strip(sim, pressure=0.0) -> float:
                            sim.cell.li_metal, sim.conditions.temperature)
 
 
-def test_plating_does_not_fill_a_void_and_a_lost_site_refills_at_the_resupply_rate():
-    """Plating through a site (j < 0) refills its void only at the creep resupply a_f j_strip,
-    not at the plating rate (voids accumulate over cycles above 2 j_strip, Kasemchainan 2019);
-    a site out of contact, carrying no current, refills at the same a_f j_strip and touches
-    again when its void is empty: its deadline is Q_v / (a_f j_strip), to 1e-12."""
-    sim = Simulation.from_deck(_deck(j="0.5 mA/cm^2"))  # electrode A plates
-    assert sim._new_epoch(0.0)
-    voids = sim.event("stripping_voids")
-    a_f, q_site = sim.cell.spacing ** 2, voids.site_charge
-    j_strip = _j_strip(sim)
-    s, j = voids._stripping(sim.epoch())
-    plating = s[j < 0]
-    np.testing.assert_allclose(voids.growth[plating], -j_strip * a_f, rtol=1e-12)
-    # detach one plating site with a full void: it refills at a_f j_strip
-    site = int(plating[0])
-    voids.void[site] = q_site
-    sim.contact[site] = False
-    sim.dirty = True
-    assert sim._new_epoch(0.0)
-    assert voids.growth[site] == pytest.approx(-j_strip * a_f, rel=1e-12)
-    due, need = voids._due()
-    t = float(need[due == site][0])
-    assert t == pytest.approx(q_site / (a_f * j_strip), rel=1e-12)
-    voids.growth[voids.growth > 0] = 0.0  # hold electrode C's voids: only this site is due
-    assert voids.fire(t) and sim.contact[site] and voids.void[site] == 0.0
+def test_plating_does_not_fill_a_void_and_a_lost_site_refills_by_pressure_creep():
+    """Plating through a site (j < 0) refills its void only at the resupply a_f j_strip, not at
+    the plating rate (voids accumulate over cycles above 2 j_strip, Kasemchainan 2019); a site
+    out of contact, carrying no current, is refilled by creep under the stack pressure alone,
+    a_f (j_strip(P) - j_strip(0)), and touches again when its void is empty: at 2 MPa its
+    deadline is Q_v / (a_f (j_strip(2 MPa) - j_strip(0))), to 1e-12; at 0 MPa it stays a
+    void."""
+    for p, pa in (("2 MPa", 2e6), ("0 MPa", 0.0)):
+        sim = Simulation.from_deck(_deck(j="0.5 mA/cm^2", p=p))  # electrode A plates
+        assert sim._new_epoch(0.0)
+        voids = sim.event("stripping_voids")
+        a_f, q_site = sim.cell.spacing ** 2, voids.site_charge
+        s, j = voids._stripping(sim.epoch())
+        plating = s[j < 0]
+        np.testing.assert_allclose(voids.growth[plating], -_j_strip(sim, pa) * a_f, rtol=1e-12)
+        # detach one plating site with a full void: only pressure creep refills it
+        site = int(plating[0])
+        voids.void[site] = q_site
+        sim.contact[site] = False
+        sim.dirty = True
+        assert sim._new_epoch(0.0)
+        creep = _j_strip(sim, pa) - _j_strip(sim)
+        assert voids.growth[site] == pytest.approx(-creep * a_f, rel=1e-12, abs=0.0)
+        voids.growth[voids.growth > 0] = 0.0  # hold electrode C's voids: only this site is due
+        due, need = voids._due()
+        if pa == 0.0:
+            assert site not in due and math.isinf(voids.deadline())
+            continue
+        t = float(need[due == site][0])
+        assert t == pytest.approx(q_site / (a_f * creep), rel=1e-12)
+        assert voids.fire(t) and sim.contact[site] and voids.void[site] == 0.0
 
 
-def test_a_gap_of_the_contact_pattern_is_a_one_site_void_that_refills():
-    """With volume growth, the gaps of the initial contact pattern hold one site of void each
-    and refill at a_f j_strip: at 0 MPa the first touches again after
-    Q_site / (a_f j_strip(0)), at 2 MPa sooner by j_strip(0) / j_strip(2 MPa). (At
-    0.01 mA/cm^2 no contact strips beyond resupply, so no site detaches first.)"""
+def test_a_gap_of_the_contact_pattern_is_a_one_site_void_healed_by_stack_pressure():
+    """With volume growth, the gaps of the initial contact pattern hold one site of void each:
+    at 0 MPa none ever touches (no creep drives Li into them); at 2 MPa the first touches
+    after Q_site / (a_f (j_strip(2 MPa) - j_strip(0))), to 1e-12. (At 0.01 mA/cm^2 no contact
+    strips beyond resupply, so no site detaches first.)"""
     patches = '[microstructure]\nkind = "single_crystal"\ncontact = { fraction = 0.5, patch_size = "2 um" }'
     times = []
     for p in ("0 MPa", "2 MPa"):
@@ -174,8 +182,9 @@ def test_a_gap_of_the_contact_pattern_is_a_one_site_void_that_refills():
         assert sim._new_epoch(0.0)
         times.append(voids.deadline())
     a_f = sim.cell.spacing ** 2
-    assert times[0] == pytest.approx(voids.site_charge / (a_f * _j_strip(sim)), rel=1e-12)
-    assert times[0] / times[1] == pytest.approx(_j_strip(sim, 2e6) / _j_strip(sim), rel=1e-12)
+    assert math.isinf(times[0])
+    creep = _j_strip(sim, 2e6) - _j_strip(sim)
+    assert times[1] == pytest.approx(voids.site_charge / (a_f * creep), rel=1e-12)
 
 
 def test_resume_with_growing_voids_is_bit_identical(tmp_path):
@@ -194,3 +203,28 @@ def test_the_rate_model_is_the_default():
     from kmc.deck import PlatingConfig
     assert PlatingConfig().void_growth == "rate"
     assert math.isinf(Simulation.from_deck(_deck(growth="rate")).event("stripping_voids").deadline())
+
+
+def test_stripped_sites_are_marked_and_the_void_rim_distance_is_lateral_and_periodic():
+    """The sites a stripping void detached are marked (not the gaps of a contact pattern);
+    ``short_void_rim_distance`` is the lateral distance from the short's mouth on the plating
+    electrode to the nearest such site of that face, across the periodic boundary."""
+    sim = Simulation.from_deck(_deck())
+    sim.run()
+    voids = sim.event("stripping_voids")
+    assert sim.stop_reason == "open_circuit"
+    face_a = sim.cell.face == FACE_A
+    np.testing.assert_array_equal(voids.stripped, face_a & ~sim.contact)
+    assert voids.stripped.sum() == sim.cell.shape[0]
+
+    sim = Simulation.from_deck(_deck(j="0.5 mA/cm^2"))  # plates electrode A
+    voids, h = sim.event("stripping_voids"), sim.cell.spacing
+    sites = np.flatnonzero(sim.cell.face == FACE_A)
+    sites = sites[np.argsort(sim.cell.graph.positions[sites, 0])]  # by x
+    sim.short, sim.t_short = ShortPath(sites=sites[[1]], gb_fraction=0.0, tortuosity=1.0), 0.0
+    assert math.isnan(sim._void_rim_distance())  # no stripping void
+    voids.stripped[sites[6]] = True  # 5 sites along x
+    assert sim._void_rim_distance() == pytest.approx(5 * h, rel=1e-12)
+    voids.stripped[sites[-2]] = True  # 3 sites across the periodic boundary
+    voids.stripped[np.flatnonzero(sim.cell.face == FACE_C)[:3]] = True  # the other face: ignored
+    assert sim._void_rim_distance() == pytest.approx(3 * h, rel=1e-12)
