@@ -10,8 +10,10 @@ every step are censored at 5 mA/cm^2) and d ln(CCD) / d ln(value) between the fi
 
     python analysis/ccd_sensitivity.py -o results/ccd_sensitivity.md --workers 2
 
-The task seeds of a point depend only on its index (SeedSequence(run.seed, spawn_key=(task,))),
-so each point of a sweep is the same 8 cells with one value changed.
+The task seeds depend only on the task index (SeedSequence(run.seed, spawn_key=(task,)), task =
+point x replicas + replica), so each point of a sweep draws its own cells, and the second point
+of every sweep is the same 8 cells: medians within about +-0.4 mA/cm^2 of each other are not
+distinguished.
 """
 from __future__ import annotations
 

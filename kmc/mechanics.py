@@ -147,9 +147,9 @@ def subcritical_crack_rate(k_i, toughness, threshold_ratio: float, velocity_pref
 
 def dynamic_crack_velocity(k_i, toughness, terminal_speed: float):
     """Speed [m/s] of a crack driven above its toughness (MODEL.md 10.5): Freund's equation of
-    motion for a running crack, v = c_R (1 - (K_IC/K_I)^2) = c_R (1 - G_c/G) (Freund 1990,
-    Dynamic Fracture Mechanics, sec. 7.4; Freund 1972, J. Mech. Phys. Solids 20, 129), 0 below
-    K_IC. The speed is bounded by the Rayleigh wave speed c_R: far above K_IC every open step
+    motion for a running crack, v = c_R (1 - (K_IC/K_I)^2) = c_R (1 - G_c/G) (L. B. Freund,
+    Dynamic Fracture Mechanics, Cambridge University Press 1990; J. Mech. Phys. Solids 20, 129
+    (1972)), 0 below K_IC. The speed is bounded by the Rayleigh wave speed c_R: far above K_IC every open step
     runs at nearly c_R, so the toughness of a step matters less the harder the crack is driven.
 
     Parameters
