@@ -125,11 +125,13 @@ def test_slow_growth_shorts_a_cell_below_griffith_and_faster_with_larger_v0():
 
 
 def test_the_switch_is_off_by_default_and_its_keys_are_checked():
-    """Shipped decks stay Griffith-only; K_th/K_IC must lie in (0, 1) and v0 be positive."""
+    """Shipped decks stay Griffith-only unless they ask; K_th/K_IC must lie in (0, 1) and v0
+    be positive."""
     cfg = kmc.loads_deck(DECK.format(j="5 mA/cm^2", on="false", v0="1 m/s", n=1, kth=0.5,
                                      duration="1 s", cr="0 m/s")).plating
     from kmc.deck import PlatingConfig
     assert PlatingConfig().subcritical_fracture is False
+    assert PlatingConfig().terminal_crack_speed == 0.0  # Freund's law off: nu_f (K/K_IC - 1)
     assert isinstance(cfg, PlatingConfig)
     for key, bad in (("subcritical_threshold", "1.0"), ("subcritical_threshold", "0"),
                      ("subcritical_velocity", "0 m/s"), ("subcritical_exponent", "0.5")):
