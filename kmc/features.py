@@ -313,6 +313,30 @@ def contact_patches(rng, n_lateral, fraction: float, patch_size: float, spacing:
     return out.reshape(shape)
 
 
+def pressed_contact_fraction(fraction: float, pressure: float, hardness: float) -> float:
+    """Contact fraction [-] of Li pressed on an electrolyte face at ``pressure`` [Pa].
+
+    Asperities in plastic contact carry the load at the indentation hardness H of the softer
+    body, so the real contact area grows as A_r / A = P / H (F. P. Bowden and D. Tabor, The
+    Friction and Lubrication of Solids, Oxford 1950); for a metal H = c sigma_y with c ~ 3
+    (D. Tabor, The Hardness of Metals, Oxford 1951). Here the gaps left at zero pressure
+    (1 - f_c) close in that proportion: f_c(P) = f_c + (1 - f_c) min(1, P / H). For Li
+    (sigma_y = 0.73 MPa) H = 2.2 MPa: pressed at 2 MPa a face with f_c = 0.3 touches over 94%.
+
+    Parameters
+    ----------
+    fraction : float
+        f_c at zero stack pressure, in (0, 1].
+    pressure : float
+        Stack pressure P [Pa], >= 0.
+    hardness : float
+        H [Pa]; 0 or less: the contact does not depend on pressure.
+    """
+    if hardness <= 0.0:
+        return fraction
+    return fraction + (1.0 - fraction) * min(1.0, max(pressure, 0.0) / hardness)
+
+
 def add_contact(m: Microstructure, rng, fraction: float, patch_size: float) -> None:
     """Set ``m.contact``: the electrode-face sites (z = 0 and z = L) that touch their
     electrode, each face drawn with :func:`contact_patches`; Li on a face (flaws, a contoured

@@ -20,7 +20,8 @@ import numpy as np
 
 from .codes import LI, SE, VOID  # site phases (MODEL.md section 2), shared with the kernels
 from .errors import ConfigError
-from .features import add_contact, add_contour, add_flaws, add_inclusion, add_pores, adjacent
+from .features import (add_contact, add_contour, add_flaws, add_inclusion, add_pores, adjacent,
+                       pressed_contact_fraction)
 from .graph import Graph, lattice_graph
 from .tessellation import disorientation, grain_diameters, random_orientations, voronoi_grains
 
@@ -416,7 +417,7 @@ def build(deck, rng=None, material=None) -> Microstructure:
         If the material contradicts ``microstructure.kind`` or pores cannot reach their
         fraction in the electrolyte left by flaws and contours.
     """
-    from .materials import load_material
+    from .materials import load_li_metal, load_material
 
     cfg = deck.microstructure
     cell = deck.cell
@@ -463,7 +464,13 @@ def build(deck, rng=None, material=None) -> Microstructure:
                                                      cfg.gb_toughness_spread)
     contact = getattr(cfg, "contact", None)
     if contact is not None:
-        add_contact(m, rng, contact.fraction, contact.patch_size)
+        fraction = contact.fraction
+        conditions = getattr(deck, "conditions", None)
+        if contact.hardness_factor > 0.0 and conditions is not None:
+            li = load_li_metal(deck.material.li_metal, key="material.li_metal")
+            fraction = pressed_contact_fraction(fraction, conditions.stack_pressure,
+                                                contact.hardness_factor * li.yield_strength)
+        add_contact(m, rng, fraction, contact.patch_size)
     return m
 
 

@@ -287,13 +287,20 @@ class FlawsConfig(Validated):
 @dataclass(frozen=True)
 class ContactConfig(Validated):
     """Interface contact (MODEL.md 10.1): each electrode touches the electrolyte in patches;
-    face sites out of contact carry no current until they heal (stripping voids on)."""
+    face sites out of contact carry no current until they heal (stripping voids on).
+    ``fraction`` is the contact at zero stack pressure; with ``hardness_factor`` the stack
+    pressure presses the Li into more of the face."""
 
     KEY = "microstructure.contact"
     fraction: float = param("contact fraction f_c of each electrode face (1 = full contact)",
                             default=1.0, lo=0.0, lo_open=True, hi=1.0)
     patch_size: float = param("correlation length of the contact patches", unit="m",
                               default=5e-6, lo=0.0, lo_open=True)
+    hardness_factor: float = param(
+        "Tabor's constraint factor c (0: off): Li pressed on at the stack pressure P closes "
+        "the gaps in proportion to P/H, H = c sigma_y(Li), f_c(P) = f_c + (1 - f_c) "
+        "min(1, P/H) (kmc.features.pressed_contact_fraction; c ~ 3, Tabor 1951)",
+        default=0.0, lo=0.0, hi=10.0)
 
 
 @dataclass(frozen=True)

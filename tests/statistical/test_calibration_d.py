@@ -196,7 +196,7 @@ def stripping(j_ma, pressure="0 MPa", capacity_mah=3.0):
     """The calibrated polycrystal with a well-bonded interface (full contact, as the pressed
     cells of Kasemchainan 2019), stripping electrode A at j_ma [mA/cm^2] with voids that grow
     by volume (MODEL.md 10.2)."""
-    return main_deck(('contact = { fraction = 0.3, patch_size = "5 um" }', ""),
+    return main_deck(('contact = { fraction = 0.3, patch_size = "5 um", hardness_factor = 3 }', ""),
                      ('current_density = "1 mA/cm^2"', f'current_density = "{-j_ma:.6g} mA/cm^2"'),
                      ('stack_pressure = "0 MPa"', f'stack_pressure = "{pressure}"'),
                      ("[plating]\n", '[plating]\nstripping_voids = true\nvoid_growth = "volume"\n'),

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 import kmc
+from kmc.codes import FACE_A
 from kmc.features import contact_patches
 from kmc.simulation import Simulation
 
@@ -131,3 +132,32 @@ def test_partial_contact_raises_the_cell_voltage():
         volts.append(abs(sim.field.voltage))
     assert volts[0] < volts[1] < volts[2]
     assert math.isfinite(volts[2])
+
+
+def test_stack_pressure_presses_the_li_into_the_gaps():
+    """With hardness_factor c, f_c(P) = f_c + (1 - f_c) min(1, P/H), H = c sigma_y(Li)
+    (plastic asperity contact, A_r/A = P/H): exactly that many face sites touch at each
+    pressure, the contacts at a lower pressure are a subset of those at a higher one (the same
+    random field, a lower threshold), and without the factor pressure changes nothing."""
+    from kmc.features import pressed_contact_fraction
+    from kmc.materials import load_li_metal
+    h_li = 3.0 * load_li_metal().yield_strength
+    assert pressed_contact_fraction(0.3, 0.0, h_li) == 0.3
+    assert pressed_contact_fraction(0.3, 0.5 * h_li, h_li) == pytest.approx(0.65, rel=1e-12)
+    assert pressed_contact_fraction(0.3, 2.0 * h_li, h_li) == 1.0
+    assert pressed_contact_fraction(0.3, 1e6, 0.0) == 0.3
+
+    def touching(pressure, factor):
+        text = DECK.format(fraction=0.3, width=40e-6, thickness=10e-6, h=0.5e-6, flaw="0 um",
+                           kinetics="none")
+        text = text.replace('patch_size = "2 um" }', f'patch_size = "2 um", hardness_factor = {factor} }}')
+        text = text.replace("[protocol]", f'[conditions]\nstack_pressure = "{pressure}"\n[protocol]')
+        sim = Simulation.from_deck(kmc.loads_deck(text))
+        return sim.contact[sim.cell.face == FACE_A]
+
+    faces = [touching(f"{p} Pa", 3.0) for p in (0.0, 0.25 * h_li, 0.5 * h_li)]
+    n = faces[0].size
+    for face, p in zip(faces, (0.0, 0.25, 0.5)):
+        assert face.sum() == round((0.3 + 0.7 * p) * n)
+    assert np.all(faces[1] >= faces[0]) and np.all(faces[2] >= faces[1])
+    np.testing.assert_array_equal(touching("2 MPa", 0.0), faces[0])
