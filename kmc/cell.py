@@ -117,6 +117,12 @@ class Cell:
         return self.microstructure.periodic
 
     @property
+    def period(self) -> np.ndarray:
+        """Period [m] along x, y, z (inf where not periodic), for :func:`kmc.graph.minimum_image`."""
+        return np.array([n * self.spacing if p else np.inf
+                         for n, p in zip(self.shape, self.periodic)])
+
+    @property
     def area(self) -> float:
         """Electrode area A_cell [m^2] (2D: width x one site)."""
         nx, ny, _ = self.shape

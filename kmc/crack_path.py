@@ -26,6 +26,7 @@ import scipy.sparse as sp
 from scipy.sparse import csgraph
 
 from .codes import FACE_C
+from .graph import minimum_image
 
 
 @dataclass(frozen=True)
@@ -144,7 +145,6 @@ def crack_paths(graph, diagonal: DiagonalSteps, metal, face, contact, direction_
     reach = np.flatnonzero(np.isfinite(length))
     if reach.size == 0:
         return length, direction
-    period = np.asarray(box, float)
     chord = np.zeros((reach.size, 3))
     cur = reach.copy()
     reach_len = direction_length * (1.0 - 1e-9)  # a chord of exactly that length stops there
@@ -153,10 +153,7 @@ def crack_paths(graph, diagonal: DiagonalSteps, metal, face, contact, direction_
         go = (p >= 0) & (p < n) & (length[reach] - length[cur] < reach_len)
         if not go.any():
             break
-        d = graph.positions[cur[go]] - graph.positions[p[go]]
-        wrap = np.isfinite(period)
-        d[:, wrap] -= period[wrap] * np.rint(d[:, wrap] / period[wrap])
-        chord[go] += d
+        chord[go] += minimum_image(graph.positions[cur[go]] - graph.positions[p[go]], box)
         cur[go] = p[go]
     inward = np.where(face[reach] == FACE_C, -1.0, 1.0)
     at_mouth = ~np.any(chord, axis=1)

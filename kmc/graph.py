@@ -126,6 +126,16 @@ def morton_order(shape) -> np.ndarray:
     return np.argsort(key, kind="stable").astype(np.intp)
 
 
+def minimum_image(d, period):
+    """Displacements ``d`` [m] (..., 3) wrapped to their shortest image across the periodic
+    axes (``period`` [m] per axis, inf where not periodic)."""
+    d = np.array(d, float)
+    period = np.asarray(period, float)
+    wrap = np.isfinite(period)
+    d[..., wrap] -= period[wrap] * np.rint(d[..., wrap] / period[wrap])
+    return d
+
+
 def lattice_graph(shape, spacing: float, periodic=True, order: str = "c") -> Graph:
     """Square (2D) or simple-cubic (3D) lattice graph, built without Python loops over sites.
 

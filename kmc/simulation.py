@@ -40,6 +40,7 @@ from .errors import CheckpointError, ConfigError, EngineConsistencyError, KmcErr
 from .events import Channels, Epoch
 from .features import FEATURE_INCLUSION
 from .field import FieldError, FieldParameters, FieldSolver, OpenCircuitError
+from .graph import minimum_image
 from .observables import Recorder, plated_charge
 from .protocol import Piecewise, Staircase, from_config
 from .result import Result
@@ -414,12 +415,10 @@ class Simulation:
         lost = np.flatnonzero(voids.stripped & (self.cell.face == face))
         if lost.size == 0:
             return math.nan
-        pos, cell = self.cell.graph.positions, self.cell
+        pos = self.cell.graph.positions
         mouth = self.short.sites[0 if face == FACE_A else -1]
-        d = pos[lost, :2] - pos[mouth, :2]
-        size = np.array(cell.shape[:2]) * cell.spacing
-        d = np.where(np.asarray(cell.periodic[:2]), (d + size / 2) % size - size / 2, d)
-        return float(np.sqrt((d ** 2).sum(axis=1)).min())
+        d = minimum_image(pos[lost] - pos[mouth], self.cell.period)
+        return float(np.hypot(d[:, 0], d[:, 1]).min())
 
     def _depth_um(self) -> float:
         """Top of the highest Li site off the face at z = L [um] (the progress line)."""

@@ -84,7 +84,6 @@ class Fracture(Event):
         if sim.plating.crack_paths:
             cell = sim.cell
             self.diagonal = diagonal_steps(g, cell.periodic)
-            self.box = [n * g.spacing if p else np.inf for n, p in zip(cell.shape, cell.periodic)]
             micro = cell.microstructure
             self.site_gb_toughness = g.from_grid(micro.gb_toughness(cell.resolved))
             self.grain = np.asarray(g.site_data["grain"])
@@ -163,7 +162,8 @@ class Fracture(Event):
         if self._paths_of is not view:  # once per topology (protocol changes keep the view)
             self._paths_of = view
             length, direction = crack_paths(g, self.diagonal, view.metal, view.face,
-                                            view.contact, cfg.crack_direction_length, self.box)
+                                            view.contact, cfg.crack_direction_length,
+                                            self.sim.cell.period)
             tip = crack_tips(g, self.diagonal, view.metal, length)
             # a at every Li site: its crack's length at a tip, a one-site wall flaw on a flank
             floor = self.min_length
