@@ -299,12 +299,11 @@ def _ensemble(args) -> int:
         pending = len(ens.pending()) if ens.directory.is_dir() else len(ens.tasks)
         print(f"kmc: ensemble {ens.description()}; {len(ens.tasks) - pending} already done in "
               f"{ens.directory}, running {pending} {where}", flush=True)
-        names = {k: n for n, keys in ens.axes.items() for k in keys}
 
         def progress(done, total, task, outcome):
             if args.quiet:
                 return
-            point = ", ".join(f"{names[k]}={v}" for k, v in task.overrides.items())
+            point = ", ".join(f"{k.rsplit('.', 1)[-1]}={v}" for k, v in task.overrides.items())
             what = (f"failed: {outcome['error']}" if outcome["status"] == "failed" else
                     f"{outcome['stop_reason']}" + (f" at {outcome['t_short']:.4g} s"
                                                    if outcome["t_short"] == outcome["t_short"] else "")

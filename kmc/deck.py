@@ -149,9 +149,12 @@ class PlatingDeck(_Deck):
         if inc.centre and len(inc.centre) != (2 if self.cell.dimension == 2 else 3):
             raise ConfigError(f"microstructure.inclusion.centre = {list(inc.centre)}: needs "
                               f"{'(x, z)' if self.cell.dimension == 2 else '(x, y, z)'}")
-        if self.protocol.kind == "pulsed" and self.run.duration / self.protocol.period > 1e9:
-            raise ConfigError(f"protocol.period = {self.protocol.period:g} s: more than 1e9 pulses "
-                              f"in run.duration = {self.run.duration:g} s")
+        pro = self.protocol
+        if (pro.kind == "pulsed" and pro.pulses == "resolved"
+                and self.run.duration / pro.period > 1e9):
+            raise ConfigError(f"protocol.period = {pro.period:g} s: more than 1e9 pulses in "
+                              f"run.duration = {self.run.duration:g} s; for pulses much shorter "
+                              f"than the time between events set protocol.pulses = \"averaged\"")
 
 
 #: model name -> deck class

@@ -321,8 +321,10 @@ class FieldSolver:
             Li pressure of every metal site [Pa] (default 0).
         blocked : ndarray of bool, optional
             Full, confined metal sites that block ionic current (MODEL.md section 5, item 1).
-        contact : ndarray of bool, optional
-            False for electrode-face sites that lost contact.
+        contact : ndarray of bool or float, optional
+            False (0) for electrode-face sites that lost contact; as floats, the fraction of
+            each face site's area still touching (partial contact, MODEL.md 10.2), which
+            scales its interface conductance.
         clusters : Clusters, optional
             The Li clusters of ``phase`` and ``contact`` if the caller has them
             (:class:`kmc.clusters.ClusterTracker` labels once per topology); else labelled here.
@@ -353,6 +355,8 @@ class FieldSolver:
         fc = np.flatnonzero(se & (touches == FACE_C))
         g_fa = self._interface_conductance(self.g_half_z[fa], p.exchange_current_density)
         g_fc = self._interface_conductance(self.g_half_z[fc], p.exchange_current_density)
+        if contact is not None and np.asarray(contact).dtype.kind == "f":  # partial contact
+            g_fa, g_fc = g_fa * contact[fa], g_fc * contact[fc]
         metal_of = np.concatenate([m_site, np.full(fa.size, RES_A), np.full(fc.size, RES_C)])
         se_of = np.concatenate([s_site, fa, fc])
         g_if = np.concatenate([g_ms, g_fa, g_fc])

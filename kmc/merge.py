@@ -21,7 +21,7 @@ OBSERVED_SUFFIX = "_observed"
 #: Scalars of a task kept per task in the merge (dims: sweep axes, replica).
 MERGED_SCALARS = ("t_short", "charge_at_short", "ccd", "short_path_gb_fraction",
                   "short_path_gb_site_fraction", "short_path_tortuosity", "short_path_length",
-                  "short_void_rim_distance",
+                  "short_void_rim_distance", "face_void_rim_distance",
                   "gb_site_fraction", "gb_edge_fraction", "crack_span_time", "quantum_charge",
                   "cell_area")
 

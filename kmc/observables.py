@@ -85,7 +85,10 @@ def _largest(o) -> int:
 
 
 def _contact(o, face) -> float:
-    return float(o.sim.contact[o.sim.cell.face == face].mean())
+    """Fraction of an electrode face's area in contact (partial contact counted by area)."""
+    voids = o.sim.event("stripping_voids")
+    contact = o.sim.contact if voids is None else voids.contact_state(o.sim.contact)
+    return float(contact[o.sim.cell.face == face].mean())
 
 
 #: Time series, in dataset order.
@@ -158,6 +161,10 @@ SCALARS = {
     "short_void_rim_distance": ("m", "lateral distance from the shorting path's mouth on the "
                                 "plating electrode to the nearest face site lost to a stripping "
                                 "void (NaN: no short, or no such void)"),
+    "face_void_rim_distance": ("m", "mean lateral distance from a site of the plating "
+                               "electrode's face to the nearest face site lost to a stripping "
+                               "void, at the short (short_void_rim_distance for a mouth placed "
+                               "at random; NaN: no short, or no such void)"),
     "gb_edge_fraction": ("1", "fraction of nearest-neighbour edges that cross a grain boundary"),
     "crack_span_time": ("s", "first observation at which Li or empty crack spans the cell (NaN if never)"),
     "quantum_charge": ("C", "charge quantum q = F h^3 / (n_q V_m)"),

@@ -12,7 +12,10 @@ electrode at z = 0):
 
 * :class:`Constant` - one value forever;
 * :class:`Pulsed` - ``amplitude`` for ``duty * period``, then ``-reverse`` (default 0) for the
-  rest of each period (up to MHz: the loop only needs the boundaries);
+  rest of each period (the loop stops at every boundary: up to ~1e9 of them per run);
+* :class:`AveragedPulses` - the same square wave in its fast-switching limit (MHz pulses over
+  hours): the drive is the period mean, and what is nonlinear in the current is averaged over
+  the two phases (:meth:`AveragedPulses.phases`);
 * :class:`Cycling` - galvanostatic cycling, plate a capacity Q at J, strip it at J_strip;
 * :class:`Staircase` - the critical-current-density protocol of seed 004: plate Q at
   J_k = J_0 + k dJ, strip Q at J_strip, repeat until the cell fails; or, as ``steps``,
@@ -118,6 +121,31 @@ class Pulsed(Piecewise):
             super().__init__(itertools.cycle([(on, amplitude, "on"), (off, -reverse, "off")]))
 
 
+class AveragedPulses(Constant):
+    """Square-wave pulses (as :class:`Pulsed`) in the fast-switching limit: a period much
+    shorter than the mean time between events (1 us against ms here; MODEL.md section 9:
+    quasi-static transport, no double-layer charging).
+
+    Over many periods a Markov process with periodic rates behaves as the process with the
+    period-averaged rates (the averaging principle; Khasminskii 1966), so the run sees the mean
+    drive ``duty * amplitude - (1 - duty) * reverse`` at every instant. Everything linear in the
+    current (the field, Faradaic transfer and the Li pressures with linearised Butler-Volmer
+    kinetics, which settle at the mean overpotential) is then exactly the DC run at the mean;
+    event kinds whose rates are nonlinear in the current average over :meth:`phases`.
+    """
+
+    def __init__(self, amplitude: float, period: float, duty: float, reverse: float = 0.0):
+        if not period > 0 or not 0 <= duty <= 1:
+            raise ValueError(f"need period > 0 and 0 <= duty <= 1, got {period}, {duty}")
+        self.amplitude, self.period, self.duty, self.reverse = amplitude, period, duty, reverse
+        super().__init__(duty * amplitude - (1.0 - duty) * reverse)
+
+    def phases(self) -> tuple[tuple[float, float], ...]:
+        """(weight, drive) of the on and off phases (weights sum to 1; zero weights left out)."""
+        both = ((self.duty, self.amplitude), (1.0 - self.duty, -self.reverse))
+        return tuple((w, v) for w, v in both if w > 0)
+
+
 class Cycling(Piecewise):
     """Galvanostatic cycling: plate ``capacity`` [C/m^2] at ``current`` [A/m^2], strip it at
     ``strip_current`` (default the same), repeat ``cycles`` times (default forever)."""
@@ -172,21 +200,24 @@ def from_config(section) -> Piecewise:
         A ``[protocol]`` section, whose drive is ``current_density`` [A/m^2], or a lattice-gas
         ``[field]`` section, whose drive is ``amplitude`` [V/m] (kinds constant and pulsed).
         The other keys have one meaning for both: ``kind``; ``period`` [s], ``duty`` and
-        ``reverse`` (absent: 0) of a pulsed drive; ``capacity`` [C/m^2],
+        ``reverse`` (absent: 0) and ``pulses`` (absent: ``"resolved"``; ``"averaged"`` for
+        :class:`AveragedPulses`) of a pulsed drive; ``capacity`` [C/m^2],
         ``strip_current_density`` (0 = the plating current) and ``cycles`` (0 = endless) of
         cycling and staircase; ``step`` of the staircase.
 
     Returns
     -------
     Piecewise
-        :class:`Constant`, :class:`Pulsed`, :class:`Cycling` or :class:`Staircase`.
+        :class:`Constant`, :class:`Pulsed`, :class:`AveragedPulses`, :class:`Cycling` or
+        :class:`Staircase`.
     """
     kind = section.kind
     drive = section.current_density if hasattr(section, "current_density") else section.amplitude
     if kind == "constant":
         return Constant(drive)
     if kind == "pulsed":
-        return Pulsed(drive, section.period, section.duty, getattr(section, "reverse", 0.0))
+        pulses = AveragedPulses if getattr(section, "pulses", "resolved") == "averaged" else Pulsed
+        return pulses(drive, section.period, section.duty, getattr(section, "reverse", 0.0))
     cycles = section.cycles or None
     strip = section.strip_current_density or drive
     if kind == "cycling":

@@ -33,6 +33,10 @@ class ProtocolConfig(Validated):
     duty: float = param("fraction of each period at J (pulsed)", default=0.5, lo=0.0, hi=1.0)
     reverse: float = param("reverse-pulse current density (pulsed; 0 = rest)", unit="A/m^2",
                            default=0.0, lo=0.0, hi=1e5)
+    pulses: str = param("pulsed: step through every switch (resolved), or the fast-switching "
+                        "limit for pulses much shorter than the time between events, e.g. MHz "
+                        "(averaged: the mean current, nonlinear rates averaged over on and off)",
+                        default="resolved", choices=("resolved", "averaged"))
     capacity: float = param("areal capacity per half-cycle (cycling, staircase) or step (steps)",
                             unit="C/m^2", default=7.2, lo=0.0, lo_open=True)
     strip_current_density: float = param("stripping current density (cycling, staircase; 0 = J)",
@@ -127,11 +131,22 @@ class PlatingConfig(Validated):
         "worth, deterministically; creep refills voids at up to a_f j_strip, plating does not, "
         "and a site out of contact touches again when its void is empty) or 'rate' (at nu_v "
         "(j/j_strip - 1) per unit time, MODEL.md 5.8)", default="rate", choices=("rate", "volume"))
+    partial_contact: bool = param(
+        "'volume' voids: a face site's contact shrinks as its void grows, its interface "
+        "conductance times the fraction still touching, 1 - Q_v/Q_site, in steps of "
+        "1/quanta_per_site (the field is re-solved at each step), and resupply reaches the void "
+        "through that fraction (MODEL.md 10.2; false: contact is lost a whole site at a time)",
+        default=False)
     void_attempt_frequency: float = param("nu_v in the detachment rate nu_v (j/j_strip - 1)",
                                           unit="1/s", default=1.0, lo=0.0, lo_open=True)
     heal_rate_per_pressure: float = param("healing rate of a detached site per unit stack "
                                           "pressure ('rate' voids; 'volume' voids refill by "
                                           "resupply)", unit="1/(s*Pa)", default=1e-7, lo=0.0)
+
+    def check(self, prefix):
+        if self.partial_contact and not (self.stripping_voids and self.void_growth == "volume"):
+            raise ConfigError(f"{prefix}partial_contact = true: needs stripping_voids = true and "
+                              f"void_growth = \"volume\"")
 
 
 # ---------------------------------------------------------------------------------------

@@ -18,6 +18,7 @@ checkpoint (:mod:`kmc.checkpoint`) from which the run continues bit for bit.
 """
 from __future__ import annotations
 
+import copy
 import dataclasses
 import json
 import logging
@@ -42,7 +43,7 @@ from .features import FEATURE_INCLUSION
 from .field import FieldError, FieldParameters, FieldSolver, OpenCircuitError
 from .graph import minimum_image
 from .observables import Recorder, plated_charge
-from .protocol import Piecewise, Staircase, from_config
+from .protocol import AveragedPulses, Piecewise, Staircase, from_config
 from .result import Result
 from .signals import stop_signals
 from .units import FARADAY
@@ -123,6 +124,7 @@ class Simulation:
         self.short, self.t_short, self.charge_at_short = None, math.nan, math.nan
         self.stop_reason = ""
         self.field_solves = self.epochs = 0
+        self._pulse_warned = False
         self.profile = {"field_s": 0.0, "channels_s": 0.0, "kernel_s": 0.0, "topology_s": 0.0,
                         "observe_s": 0.0}
 
@@ -273,11 +275,13 @@ class Simulation:
         view = self.tracker.view(phase, self.contact)
         p_field = conf.prepare(phase, content, view)
         current = self.current(self.kernel.time)
-        inputs = (phase, conf.blocked, p_field, current, self.contact)
+        voids = self.event("stripping_voids")
+        contact = self.contact if voids is None else voids.contact_state(self.contact)
+        inputs = (phase, conf.blocked, p_field, current, contact)
         if self.field is None or not all(np.array_equal(x, y) for x, y in zip(inputs, self._inputs)):
-            self.field, solves = conf.solve(self.solver, phase, p_field, current, self.contact, view)
+            self.field, solves = conf.solve(self.solver, phase, p_field, current, contact, view)
             self.field_solves += solves
-            self._inputs = (phase.copy(), conf.blocked.copy(), p_field, current, self.contact.copy())
+            self._inputs = (phase.copy(), conf.blocked.copy(), p_field, current, contact.copy())
             log.info("epoch %d, t = %.6g s, %d events: field solve %d (%s, %d iterations), "
                      "V = %.6g V, %d blocked", self.epochs, self.kernel.time, self.kernel.n_events,
                      self.field_solves, self.field.method, self.field.iterations,
@@ -296,15 +300,37 @@ class Simulation:
         arrays = out.arrays()
         self.channel_kinds = arrays[0]
         self.kernel.set_channels(*arrays)
+        self._check_pulse_limit()
         self.profile["channels_s"] += wallclock.perf_counter() - start
+
+    def _check_pulse_limit(self) -> None:
+        """Warn once if averaged pulses are not much shorter than the time between events
+        (their limit needs period x total rate << 1)."""
+        pro = self.protocol
+        if isinstance(pro, AveragedPulses) and not self._pulse_warned:
+            events = self.kernel.total_rate * pro.period
+            if events > 0.01:
+                self._pulse_warned = True
+                log.warning("t = %.6g s: %.3g events per pulse period: protocol.pulses = "
+                            "\"averaged\" needs << 1 (use \"resolved\")", self.kernel.time, events)
 
     def epoch(self) -> Epoch:
         """What the event kinds read now (:class:`kmc.events.base.Epoch`)."""
         t = self.kernel.time
+        phases = ()
+        if isinstance(self.protocol, AveragedPulses):
+            phases = tuple((w, j * self.cell.area, self._field_at(j * self.cell.area))
+                           for w, j in self.protocol.phases())
         return Epoch(time=t, current=self.current(t), phase=self.phase,
                      content=self.kernel.contents, field=self.field,
                      clusters=self.tracker.view(self.phase, self.contact),
-                     confinement=self.confinement)
+                     confinement=self.confinement, phases=phases)
+
+    def _field_at(self, current: float):
+        """The epoch's field re-evaluated at ``current`` [A] (affine: no new solve)."""
+        field = copy.copy(self.field)
+        field.set_current(current)
+        return field
 
     def _protocol_change(self) -> None:
         """The current changed: re-judge confinement (a new solve), or re-evaluate the affine
@@ -404,21 +430,28 @@ class Simulation:
             self._record_short()
             self.stop_reason = "short"
 
-    def _void_rim_distance(self) -> float:
-        """Lateral distance [m] from the shorting path's mouth on the electrode that plated at
-        the short to the nearest site of that face lost to a stripping void (MODEL.md 10.2:
-        dendrites start at void rims); NaN without a short or such a void."""
+    def _void_rim_distances(self) -> tuple[float, float]:
+        """Lateral distances [m] to the nearest site of the plating electrode's face lost,
+        wholly or (partial contact) in part, to a stripping void (MODEL.md 10.2: dendrites
+        start at void rims): from the shorting path's mouth on that face, and the mean from
+        every site of the face (what a mouth placed at random would give). NaN without a short
+        or such a void."""
         voids = self.event("stripping_voids")
         if self.short is None or voids is None:
-            return math.nan
+            return math.nan, math.nan
         face = FACE_A if self.current(self.t_short) >= 0 else FACE_C
-        lost = np.flatnonzero(voids.stripped & (self.cell.face == face))
+        on_face = self.cell.face == face
+        lost = np.flatnonzero((voids.stripped | (voids.level > 0)) & on_face)
         if lost.size == 0:
-            return math.nan
+            return math.nan, math.nan
         pos = self.cell.graph.positions
         mouth = self.short.sites[0 if face == FACE_A else -1]
-        d = minimum_image(pos[lost] - pos[mouth], self.cell.period)
-        return float(np.hypot(d[:, 0], d[:, 1]).min())
+
+        def nearest(site) -> float:
+            d = minimum_image(pos[lost] - pos[site], self.cell.period)
+            return float(np.hypot(d[:, 0], d[:, 1]).min())
+
+        return nearest(mouth), float(np.mean([nearest(s) for s in np.flatnonzero(on_face)]))
 
     def _depth_um(self) -> float:
         """Top of the highest Li site off the face at z = L [um] (the progress line)."""
@@ -427,6 +460,7 @@ class Simulation:
 
     def _result(self, wall: float) -> Result:
         short, cell = self.short, self.cell
+        rim, rim_random = self._void_rim_distances()
         scalars = {
             "t_short": self.t_short,
             "charge_at_short": self.charge_at_short,
@@ -437,7 +471,7 @@ class Simulation:
             "gb_site_fraction": float(cell.gb_site.mean()),
             "short_path_tortuosity": short.tortuosity if short else math.nan,
             "short_path_length": int(short.sites.size) if short else 0,
-            "short_void_rim_distance": self._void_rim_distance(),
+            "short_void_rim_distance": rim, "face_void_rim_distance": rim_random,
             "gb_edge_fraction": float(cell.gb_edge.mean()),
             "crack_span_time": self.recorder.crack_span_time,
             "quantum_charge": self.quantum,

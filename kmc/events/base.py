@@ -68,6 +68,10 @@ class Epoch:
         The labelled Li clusters of this topology.
     confinement : kmc.confinement.Confinement
         Blocked and creep-relieved sites, Li pressures [Pa] and relief targets.
+    phases : tuple of (float, float, FieldSolution)
+        (weight, current [A], field) over which a rate nonlinear in the current is averaged:
+        ``((1, current, field),)``, or the on and off phases of fast pulses
+        (:class:`kmc.protocol.AveragedPulses`; the weights sum to 1).
     """
 
     time: float
@@ -77,6 +81,11 @@ class Epoch:
     field: object
     clusters: object
     confinement: object
+    phases: tuple = ()
+
+    def __post_init__(self):
+        if not self.phases:
+            self.phases = ((1.0, self.current, self.field),)
 
 
 class Event:

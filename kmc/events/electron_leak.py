@@ -39,21 +39,34 @@ class ElectronLeakEvents(Event):
         return plating.electron_leak
 
     def channels(self, epoch: Epoch, out: Channels) -> None:
-        sol, phase, h = epoch.field, epoch.phase, self.sim.cell.spacing
+        """Nucleation and deposit channels; injection is exponential in the overpotential, so
+        fast pulses add each phase's channels at its weight (the period-averaged rates)."""
+        phase = epoch.phase
+        metal = phase == LI
+        averaged = []
+        for weight, current, sol in epoch.phases:
+            f = self._traffic(sol, phase, metal)
+            res = RES_C if current >= 0 else RES_A  # the reservoir that supplies Li+
+            nuc = np.flatnonzero((f.nucleation > 0) & (phase == SE))
+            fl = np.flatnonzero((f.metal > 0) & metal)
+            fl = fl[sol.clusters.kind[sol.clusters.label[fl]] == CLASS_FLOATING]
+            out.add(CH_NUCLEATE, weight * f.nucleation[nuc], nuc, res)
+            out.add(CH_ELECTRON, weight * f.metal[fl], res, fl)
+            averaged.append((weight, f))
+        self.fluxes = averaged[0][1] if len(averaged) == 1 else ElectronFluxes(**{
+            k.name: sum(w * getattr(f, k.name) for w, f in averaged)
+            for k in dataclasses.fields(ElectronFluxes)})
+
+    def _traffic(self, sol, phase, metal) -> ElectronFluxes:
+        """The quasi-static electron traffic in field ``sol``."""
+        h = self.sim.cell.spacing
         s = sol.interface_se
         rate = injection_rate(self.band_gap[s], sol.overpotential, self.leak.params, h * h,
                               self.sim.quantum)
-        metal = phase == LI
         potential = np.zeros(phase.size)
         potential[metal] = sol.cluster_potential[sol.clusters.label[metal]]
-        f = self.fluxes = self.leak.solve(phase, sol.phi, potential, sol.voltage,
-                                          np.bincount(s, rate, phase.size))
-        res = RES_C if epoch.current >= 0 else RES_A  # the reservoir that supplies Li+
-        nuc = np.flatnonzero((f.nucleation > 0) & (phase == SE))
-        fl = np.flatnonzero((f.metal > 0) & metal)
-        fl = fl[sol.clusters.kind[sol.clusters.label[fl]] == CLASS_FLOATING]
-        out.add(CH_NUCLEATE, f.nucleation[nuc], nuc, res)
-        out.add(CH_ELECTRON, f.metal[fl], res, fl)
+        return self.leak.solve(phase, sol.phi, potential, sol.voltage,
+                               np.bincount(s, rate, phase.size))
 
     def state(self) -> dict:
         """The last epoch's electron traffic (observed until the next solve)."""

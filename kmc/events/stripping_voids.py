@@ -19,6 +19,13 @@ creep-resupply limit j_strip(P_stack, T) (:func:`kmc.mechanics.stripping_limit`)
   after ~20 min per site at 2 MPa. Between field solves Q_v is linear in time, so both times
   are exact: the run stops the kernel there (:meth:`StrippingVoids.deadline`).
 
+With ``plating.partial_contact`` (volume voids) contact shrinks in n_q steps instead of a whole
+site at a time: a site whose void holds k quarters (for n_q = 4) of a site's Li touches over
+1 - k/n_q of its face, its interface conductance is scaled by that fraction (current crowds
+into what still touches, and the voltage rises as contact shrinks; Kasemchainan 2019), the
+resupply reaches its void only through it, dQ_v/dt = a_f (j - (1 - k/n_q) j_strip), and the
+field is solved again at every step, up or back (:meth:`StrippingVoids.fire`).
+
 With ``rate`` a detached site heals at k_h P_stack (creep under stack pressure). A site out of
 contact does not join Li to its electrode (:mod:`kmc.clusters`).
 """
@@ -46,6 +53,9 @@ class StrippingVoids(Event):
         self.site_charge = sim.quantum * sim.plating.quanta_per_site  # C of Li in one site
         self.face_area = sim.cell.spacing ** 2  # a_f [m^2]
         self.void = np.zeros(n)      # Q_v [C] at time t0
+        # partial contact: a site in contact has lost ``level`` of its ``steps`` parts
+        self.steps = sim.plating.quanta_per_site if sim.plating.partial_contact else 1
+        self.level = np.zeros(n, np.int64)
         if self.volume:  # a gap of the initial contact pattern is a one-site void
             self.void[self._out_of_contact(sim.phase)] = self.site_charge
         self.growth = np.zeros(n)    # dQ_v/dt [C/s] since t0
@@ -61,24 +71,26 @@ class StrippingVoids(Event):
         sim = self.sim
         return ~sim.contact & (sim.cell.face != FACE_NONE) & (phase == SE)
 
-    def _stripping(self, epoch):
-        """Electrode-face sites with a reservoir edge and their stripping current density
-        [A/m^2] (positive: Li leaves the electrode through the site)."""
-        sol = epoch.field
-        res = sol.interface_metal < 0
-        return sol.interface_se[res], -sol.interface_current[res] / self.face_area
+    def _stripping(self, epoch, law):
+        """Electrode-face sites with a reservoir edge and ``law`` of their stripping current
+        density j [A/m^2] (positive: Li leaves the electrode through the site), averaged over
+        the epoch's phases (fast pulses; one phase otherwise)."""
+        res = epoch.field.interface_metal < 0
+        law_j = sum(w * law(-sol.interface_current[res] / self.face_area)
+                    for w, _, sol in epoch.phases)
+        return epoch.field.interface_se[res], law_j
 
     def channels(self, epoch: Epoch, out: Channels) -> None:
         sim = self.sim
         cfg, cond = sim.plating, sim.conditions
         j_strip = stripping_limit(cfg.strip_limit, cfg.strip_limit_per_pressure,
                                   cond.stack_pressure, sim.cell.li_metal, cond.temperature)
-        s, j = self._stripping(epoch)
         lost = np.flatnonzero(self._out_of_contact(epoch.phase))
         if self.volume:
             growth = np.zeros_like(self.growth)
             # plating through the site (j < 0) deposits at its contact, not into its void
-            growth[s] = (np.maximum(j, 0.0) - j_strip) * self.face_area
+            s, j_plus = self._stripping(epoch, lambda j: np.maximum(j, 0.0))
+            growth[s] = (j_plus - self.touching()[s] * j_strip) * self.face_area
             creep = stripping_limit(0.0, cfg.strip_limit_per_pressure, cond.stack_pressure,
                                     sim.cell.li_metal, cond.temperature)
             growth[lost] = -creep * self.face_area  # out of contact: stack-pressure creep refills
@@ -86,8 +98,9 @@ class StrippingVoids(Event):
                 self.void = self.voids_at(epoch.time)
                 self.growth, self.t0 = growth, epoch.time
             return
-        over = j > j_strip
-        out.add(CH_DETACH, cfg.void_attempt_frequency * (j[over] / j_strip - 1.0), s[over])
+        s, excess = self._stripping(epoch, lambda j: np.maximum(j / j_strip - 1.0, 0.0))
+        over = excess > 0
+        out.add(CH_DETACH, cfg.void_attempt_frequency * excess[over], s[over])
         heal = np.full(lost.size, cfg.heal_rate_per_pressure * cond.stack_pressure)
         if heal.any():
             out.add(CH_HEAL, heal, lost)
@@ -96,39 +109,65 @@ class StrippingVoids(Event):
         """Q_v [C] of every site at time t >= t0 (one site's worth detaches the site)."""
         return np.clip(self.void + self.growth * (t - self.t0), 0.0, self.site_charge)
 
+    def touching(self) -> np.ndarray:
+        """Fraction of each face site's area in contact with its electrode, 1 - level/steps
+        (1 without ``plating.partial_contact``; a site out of contact is not counted here)."""
+        return 1.0 - self.level / self.steps
+
+    def contact_state(self, contact: np.ndarray) -> np.ndarray:
+        """What the field solve takes as contact: ``contact`` itself, or with partial contact
+        the fraction still touching (0 where out of contact)."""
+        return np.where(contact, self.touching(), 0.0) if self.steps > 1 else contact
+
     def _due(self):
-        """Sites whose void fills (in contact) or empties (out of contact) at the present
-        rates, and the time [s] after t0 at which each does."""
-        contact = self.sim.contact
+        """Sites whose void reaches its next step (in contact: one site's worth detaches the
+        site; without partial contact that is the only step) or empties (out of contact), or
+        falls back a step (partial contact, refilling), at the present rates, and the time [s]
+        after t0 at which each does."""
+        contact, step = self.sim.contact, self.site_charge / self.steps
         fill = np.flatnonzero((self.growth > 0) & contact)
+        back = np.flatnonzero((self.growth < 0) & contact & (self.level > 0))
         empty = np.flatnonzero((self.growth < 0) & ~contact)
-        # 0 <= Q_v <= Q_site always (voids_at clips), so both times are >= 0
-        need = np.concatenate([(self.site_charge - self.void[fill]) / self.growth[fill],
+        # 0 <= Q_v <= Q_site always (voids_at clips), so every time is >= 0
+        need = np.concatenate([((self.level[fill] + 1) * step - self.void[fill]) / self.growth[fill],
+                               (self.void[back] - self.level[back] * step) / -self.growth[back],
                                self.void[empty] / -self.growth[empty]])
-        return np.concatenate([fill, empty]), need
+        return np.concatenate([fill, back, empty]), need
 
     def deadline(self) -> float:
-        """Time [s] at which the next site detaches or touches again at the present currents
-        (inf: none)."""
+        """Time [s] at which the next site detaches, touches again or changes its contact
+        step at the present currents (inf: none)."""
         if not self.volume:
             return math.inf
         due, need = self._due()
         return self.t0 + float(np.min(need)) if due.size else math.inf
 
     def fire(self, t: float) -> bool:
-        """Detach the sites whose void is full at the deadline t, and let those whose void has
-        refilled touch again (True if any changed)."""
+        """Move the sites due at the deadline t a contact step (detaching those whose void is
+        full) and let those whose void has refilled touch again (True if any changed: the field
+        must be solved again)."""
         due, need = self._due()
         if due.size == 0:
             return False
         now = due[self.t0 + need <= t]
         self.void = self.voids_at(t)
         self.t0 = t
-        contact = self.sim.contact
-        self.void[now] = np.where(contact[now], self.site_charge, 0.0)  # exact at the switch
+        contact, step = self.sim.contact, self.site_charge / self.steps
+        up = now[contact[now] & (self.growth[now] > 0)]
+        down = now[contact[now] & (self.growth[now] < 0)]
+        self.level[up] += 1
+        self.void[down] = self.level[down] * step  # exact at the step
+        self.level[down] -= 1
+        self.void[up] = self.level[up] * step
+        full = up[self.level[up] == self.steps]
+        empty = now[~contact[now]]
+        self.void[empty] = 0.0
+        self.level[full] = 0  # counted as out of contact from here
+        self.level[empty] = 0
         self.growth[now] = 0.0  # until the next epoch's rates
-        contact[now] = ~contact[now]
-        self.stripped[now] = ~contact[now]
+        flip = np.concatenate([full, empty])
+        contact[flip] = ~contact[flip]
+        self.stripped[flip] = ~contact[flip]
         return now.size > 0
 
     def after_topology(self, kernel) -> None:
@@ -140,7 +179,7 @@ class StrippingVoids(Event):
     def state(self) -> dict:
         out = {"stripped": self.stripped}
         if self.volume:
-            out.update(void=self.void, growth=self.growth, t0=self.t0)
+            out.update(void=self.void, growth=self.growth, t0=self.t0, level=self.level)
         return out
 
     def restore(self, state: dict) -> None:
@@ -148,3 +187,4 @@ class StrippingVoids(Event):
         if self.volume:
             self.void, self.growth = np.array(state["void"]), np.array(state["growth"])
             self.t0 = float(state["t0"])
+            self.level = np.array(state.get("level", self.level), np.int64)

@@ -242,11 +242,14 @@ def test_replace_errors_are_one_line(key, value, message):
 def test_replace_runs_the_plating_cross_checks():
     deck = load_deck(next(p for p in INPUTS if p.stem == "llzo_ideal_2d"))
     assert deck.replace("protocol.kind", "pulsed").protocol.kind == "pulsed"
+    fast = {"kind": "pulsed", "period": "1 ps", "pulses": "averaged"}
+    assert deck.replace("protocol", fast).protocol.pulses == "averaged"
     for key, value, message in [
         ("microstructure.flaws.depth", "40 um", "microstructure.flaws.depth = 4e-05 m: must be less "
          "than the thickness 4e-05 m (the flaw would short the cell)"),
         ("protocol", {"kind": "pulsed", "period": "1 ps"},
-         "protocol.period = 1e-12 s: more than 1e9 pulses in run.duration = 300 s"),
+         "protocol.period = 1e-12 s: more than 1e9 pulses in run.duration = 300 s; for pulses "
+         "much shorter than the time between events set protocol.pulses = \"averaged\""),
         ("microstructure.inclusion.centre", ["1 um", "2 um", "3 um"],
          "microstructure.inclusion.centre = [1e-06, 2e-06, 3e-06]: needs (x, z)"),
         ("run.debug_rebuild_every", 5, "run.debug_rebuild_every = 5: not used by plating decks; remove the key"),

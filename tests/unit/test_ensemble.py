@@ -274,7 +274,7 @@ def test_another_ensemble_in_the_same_tasks_directory_is_refused(tmp_path):
                                "or set ensemble.tasks elsewhere")
 
 
-PROTOCOL_KEYS = ("kind, current_density, period, duty, reverse, capacity, strip_current_density, "
+PROTOCOL_KEYS = ("kind, current_density, period, duty, reverse, pulses, capacity, strip_current_density, "
                  "step, cycles")
 
 

@@ -10,6 +10,7 @@ import pytest
 import kmc
 from kmc.clusters import ShortPath
 from kmc.codes import FACE_A, FACE_C
+from kmc.errors import ConfigError
 from kmc.mechanics import stripping_limit
 from kmc.output import plating_dataset
 from kmc.simulation import Simulation
@@ -55,7 +56,7 @@ def test_first_detachment_is_one_site_of_li_over_the_excess_stripping_current():
     sim = Simulation.from_deck(_deck())
     assert sim._new_epoch(0.0)
     voids = sim.event("stripping_voids")
-    s, j = voids._stripping(sim.epoch())
+    s, j = voids._stripping(sim.epoch(), lambda j: j)
     face_a = s[j > 0]
     np.testing.assert_allclose(j[j > 0], 5.0, rtol=1e-9)  # 0.5 mA/cm^2 = 5 A/m^2
     cfg = sim.plating
@@ -144,7 +145,7 @@ def test_plating_does_not_fill_a_void_and_a_lost_site_refills_by_pressure_creep(
         assert sim._new_epoch(0.0)
         voids = sim.event("stripping_voids")
         a_f, q_site = sim.cell.spacing ** 2, voids.site_charge
-        s, j = voids._stripping(sim.epoch())
+        s, j = voids._stripping(sim.epoch(), lambda j: j)
         plating = s[j < 0]
         np.testing.assert_allclose(voids.growth[plating], -_j_strip(sim, pa) * a_f, rtol=1e-12)
         # detach one plating site with a full void: only pressure creep refills it
@@ -208,7 +209,8 @@ def test_the_rate_model_is_the_default():
 def test_stripped_sites_are_marked_and_the_void_rim_distance_is_lateral_and_periodic():
     """The sites a stripping void detached are marked (not the gaps of a contact pattern);
     ``short_void_rim_distance`` is the lateral distance from the short's mouth on the plating
-    electrode to the nearest such site of that face, across the periodic boundary."""
+    electrode to the nearest such site of that face (or one partly lost), across the periodic
+    boundary, and ``face_void_rim_distance`` its mean over every site of the face."""
     sim = Simulation.from_deck(_deck())
     sim.run()
     voids = sim.event("stripping_voids")
@@ -222,9 +224,61 @@ def test_stripped_sites_are_marked_and_the_void_rim_distance_is_lateral_and_peri
     sites = np.flatnonzero(sim.cell.face == FACE_A)
     sites = sites[np.argsort(sim.cell.graph.positions[sites, 0])]  # by x
     sim.short, sim.t_short = ShortPath(sites=sites[[1]], gb_fraction=0.0, tortuosity=1.0), 0.0
-    assert math.isnan(sim._void_rim_distance())  # no stripping void
+    assert np.isnan(sim._void_rim_distances()).all()  # no stripping void
     voids.stripped[sites[6]] = True  # 5 sites along x
-    assert sim._void_rim_distance() == pytest.approx(5 * h, rel=1e-12)
+    n = sites.size
+    # from every face site: 0, 1, ..., n/2 sites and back, periodic
+    random_mouth = np.mean([min(k, n - k) for k in range(n)]) * h
+    assert sim._void_rim_distances() == pytest.approx((5 * h, random_mouth), rel=1e-12)
     voids.stripped[sites[-2]] = True  # 3 sites across the periodic boundary
     voids.stripped[np.flatnonzero(sim.cell.face == FACE_C)[:3]] = True  # the other face: ignored
-    assert sim._void_rim_distance() == pytest.approx(3 * h, rel=1e-12)
+    assert sim._void_rim_distances()[0] == pytest.approx(3 * h, rel=1e-12)
+    voids.stripped[:] = False
+    voids.level[sites[4]] = 1  # a quarter of a site lost (partial contact) counts too
+    assert sim._void_rim_distances()[0] == pytest.approx(3 * h, rel=1e-12)
+
+
+def _face_conductance(sim, site) -> float:
+    sol = sim.field
+    edge = (sol.interface_se == site) & (sol.interface_metal < 0)
+    return float(sol.parts.g_if[edge][0])
+
+
+def test_partial_contact_shrinks_a_site_in_steps_and_scales_its_conductance():
+    """With plating.partial_contact a stripping face site loses its contact in n_q = 4 steps:
+    the first after (Q_site / 4) / (a_f (j - j_strip)), to 1e-12 (the most-stripped site
+    first); then, solved again, its interface conductance is 3/4 of what it was, resupply
+    reaches its void through 3/4 of its area, the electrode's contact fraction counts the lost
+    quarter, and the void falls back a step when it refills."""
+    sim = Simulation.from_deck(_deck().replace("plating.partial_contact", True))  # A strips
+    assert sim._new_epoch(0.0)
+    voids = sim.event("stripping_voids")
+    a_f, step, js = sim.cell.spacing ** 2, voids.site_charge / 4, _j_strip(sim)
+    assert voids.steps == 4
+    s, j = voids._stripping(sim.epoch(), lambda j: j)
+    first = int(s[np.argmax(j)])
+    t = voids.deadline()
+    assert t == pytest.approx(step / (a_f * (j.max() - js)), rel=1e-12)
+    g = _face_conductance(sim, first)
+    assert sim._fire(t) and voids.level[first] == 1 and sim.contact[first]
+    assert voids.void[first] == step
+    assert sim._new_epoch(t)
+    assert _face_conductance(sim, first) == pytest.approx(0.75 * g, rel=1e-12)
+    s, j = voids._stripping(sim.epoch(), lambda j: j)
+    k = np.flatnonzero(s == first)[0]
+    assert voids.growth[first] == pytest.approx((max(j[k], 0.0) - 0.75 * js) * a_f, rel=1e-12)
+    face_a = sim.cell.face == FACE_A
+    touching = voids.contact_state(sim.contact)
+    assert touching[first] == 0.75 and touching[face_a].sum() < sim.contact[face_a].sum()
+    # refilling (no current through the site), the void falls back to the step below
+    voids.growth[:] = 0.0
+    voids.growth[first] = -js * a_f
+    voids.void[first], voids.t0 = 1.5 * step, t
+    assert voids.deadline() == pytest.approx(t + 0.5 * step / (js * a_f), rel=1e-12)
+    assert voids.fire(voids.deadline()) and voids.level[first] == 0
+    assert voids.void[first] == step and sim.contact[first]
+
+
+def test_partial_contact_needs_volume_voids():
+    with pytest.raises(ConfigError, match="plating.partial_contact = true: needs"):
+        _deck(growth="rate").replace("plating.partial_contact", True)
