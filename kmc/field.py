@@ -31,6 +31,7 @@ metal-SE edge, into electrode A for the total current.
 """
 from __future__ import annotations
 
+import copy
 import math
 import time as wallclock
 from dataclasses import dataclass
@@ -174,6 +175,12 @@ class FieldSolution:
         """Galvanostatic re-evaluation: the voltage at which ``current`` [A] flows into A."""
         q = self.parts
         self.set_voltage((current - q.i_a_p) / q.i_a_v)
+
+    def at_current(self, current: float) -> "FieldSolution":
+        """A copy re-evaluated at ``current`` [A] (this solution is left as it is)."""
+        other = copy.copy(self)
+        other.set_current(current)
+        return other
 
     def state(self) -> dict:
         """Plain data (arrays and numbers) from which :meth:`from_state` rebuilds this solution

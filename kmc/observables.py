@@ -86,9 +86,7 @@ def _largest(o) -> int:
 
 def _contact(o, face) -> float:
     """Fraction of an electrode face's area in contact (partial contact counted by area)."""
-    voids = o.sim.event("stripping_voids")
-    contact = o.sim.contact if voids is None else voids.contact_state(o.sim.contact)
-    return float(contact[o.sim.cell.face == face].mean())
+    return float(o.sim.face_contact()[o.sim.cell.face == face].mean())
 
 
 #: Time series, in dataset order.

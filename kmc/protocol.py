@@ -29,7 +29,10 @@ from __future__ import annotations
 
 import bisect
 import itertools
+import logging
 import math
+
+log = logging.getLogger(__name__)
 
 
 class Piecewise:
@@ -106,13 +109,17 @@ class Constant(Piecewise):
         super().__init__([(math.inf, value, "constant")])
 
 
+def _check_pulses(period: float, duty: float) -> None:
+    if not period > 0 or not 0 <= duty <= 1:
+        raise ValueError(f"need period > 0 and 0 <= duty <= 1, got {period}, {duty}")
+
+
 class Pulsed(Piecewise):
     """Square wave: ``amplitude`` for ``duty * period`` at the start of each period, then
     ``-reverse`` (a reverse pulse; 0 = rest) for the remainder."""
 
     def __init__(self, amplitude: float, period: float, duty: float, reverse: float = 0.0):
-        if not period > 0 or not 0 <= duty <= 1:
-            raise ValueError(f"need period > 0 and 0 <= duty <= 1, got {period}, {duty}")
+        _check_pulses(period, duty)
         self.amplitude, self.period, self.duty, self.reverse = amplitude, period, duty, reverse
         on, off = duty * period, period - duty * period
         if duty in (0.0, 1.0):
@@ -135,10 +142,19 @@ class AveragedPulses(Constant):
     """
 
     def __init__(self, amplitude: float, period: float, duty: float, reverse: float = 0.0):
-        if not period > 0 or not 0 <= duty <= 1:
-            raise ValueError(f"need period > 0 and 0 <= duty <= 1, got {period}, {duty}")
+        _check_pulses(period, duty)
         self.amplitude, self.period, self.duty, self.reverse = amplitude, period, duty, reverse
+        self.warned = False
         super().__init__(duty * amplitude - (1.0 - duty) * reverse)
+
+    def check_limit(self, total_rate: float, t: float) -> None:
+        """Warn once if the period is not much shorter than the time between events: the limit
+        needs period x total rate [1/s] << 1 (above 0.01 at time ``t`` [s])."""
+        events = total_rate * self.period
+        if events > 0.01 and not self.warned:
+            self.warned = True
+            log.warning("t = %.6g s: %.3g events per pulse period: protocol.pulses = "
+                        "\"averaged\" needs << 1 (use \"resolved\")", t, events)
 
     def phases(self) -> tuple[tuple[float, float], ...]:
         """(weight, drive) of the on and off phases (weights sum to 1; zero weights left out)."""

@@ -18,7 +18,6 @@ checkpoint (:mod:`kmc.checkpoint`) from which the run continues bit for bit.
 """
 from __future__ import annotations
 
-import copy
 import dataclasses
 import json
 import logging
@@ -41,7 +40,6 @@ from .errors import CheckpointError, ConfigError, EngineConsistencyError, KmcErr
 from .events import Channels, Epoch
 from .features import FEATURE_INCLUSION
 from .field import FieldError, FieldParameters, FieldSolver, OpenCircuitError
-from .graph import minimum_image
 from .observables import Recorder, plated_charge
 from .protocol import AveragedPulses, Piecewise, Staircase, from_config
 from .result import Result
@@ -124,7 +122,6 @@ class Simulation:
         self.short, self.t_short, self.charge_at_short = None, math.nan, math.nan
         self.stop_reason = ""
         self.field_solves = self.epochs = 0
-        self._pulse_warned = False
         self.profile = {"field_s": 0.0, "channels_s": 0.0, "kernel_s": 0.0, "topology_s": 0.0,
                         "observe_s": 0.0}
 
@@ -166,6 +163,13 @@ class Simulation:
     def event(self, name: str):
         """The enabled event kind called ``name``, or None."""
         return next((e for e in self.events if e.name == name), None)
+
+    def face_contact(self) -> np.ndarray:
+        """Contact of the electrode-face sites as the field sees it: ``contact`` (bool), or with
+        partial contact the fraction of each site still touching
+        (:meth:`kmc.events.stripping_voids.StrippingVoids.contact_state`)."""
+        voids = self.event("stripping_voids")
+        return self.contact if voids is None else voids.contact_state(self.contact)
 
     def current(self, t: float) -> float:
         """Protocol current I(t) = J(t) A_cell [A] (positive plates the electrode at z = 0)."""
@@ -275,8 +279,7 @@ class Simulation:
         view = self.tracker.view(phase, self.contact)
         p_field = conf.prepare(phase, content, view)
         current = self.current(self.kernel.time)
-        voids = self.event("stripping_voids")
-        contact = self.contact if voids is None else voids.contact_state(self.contact)
+        contact = self.face_contact()
         inputs = (phase, conf.blocked, p_field, current, contact)
         if self.field is None or not all(np.array_equal(x, y) for x, y in zip(inputs, self._inputs)):
             self.field, solves = conf.solve(self.solver, phase, p_field, current, contact, view)
@@ -300,37 +303,21 @@ class Simulation:
         arrays = out.arrays()
         self.channel_kinds = arrays[0]
         self.kernel.set_channels(*arrays)
-        self._check_pulse_limit()
+        if isinstance(self.protocol, AveragedPulses):
+            self.protocol.check_limit(self.kernel.total_rate, self.kernel.time)
         self.profile["channels_s"] += wallclock.perf_counter() - start
-
-    def _check_pulse_limit(self) -> None:
-        """Warn once if averaged pulses are not much shorter than the time between events
-        (their limit needs period x total rate << 1)."""
-        pro = self.protocol
-        if isinstance(pro, AveragedPulses) and not self._pulse_warned:
-            events = self.kernel.total_rate * pro.period
-            if events > 0.01:
-                self._pulse_warned = True
-                log.warning("t = %.6g s: %.3g events per pulse period: protocol.pulses = "
-                            "\"averaged\" needs << 1 (use \"resolved\")", self.kernel.time, events)
 
     def epoch(self) -> Epoch:
         """What the event kinds read now (:class:`kmc.events.base.Epoch`)."""
         t = self.kernel.time
         phases = ()
         if isinstance(self.protocol, AveragedPulses):
-            phases = tuple((w, j * self.cell.area, self._field_at(j * self.cell.area))
+            phases = tuple((w, j * self.cell.area, self.field.at_current(j * self.cell.area))
                            for w, j in self.protocol.phases())
         return Epoch(time=t, current=self.current(t), phase=self.phase,
                      content=self.kernel.contents, field=self.field,
                      clusters=self.tracker.view(self.phase, self.contact),
                      confinement=self.confinement, phases=phases)
-
-    def _field_at(self, current: float):
-        """The epoch's field re-evaluated at ``current`` [A] (affine: no new solve)."""
-        field = copy.copy(self.field)
-        field.set_current(current)
-        return field
 
     def _protocol_change(self) -> None:
         """The current changed: re-judge confinement (a new solve), or re-evaluate the affine
@@ -430,29 +417,6 @@ class Simulation:
             self._record_short()
             self.stop_reason = "short"
 
-    def _void_rim_distances(self) -> tuple[float, float]:
-        """Lateral distances [m] to the nearest site of the plating electrode's face lost,
-        wholly or (partial contact) in part, to a stripping void (MODEL.md 10.2: dendrites
-        start at void rims): from the shorting path's mouth on that face, and the mean from
-        every site of the face (what a mouth placed at random would give). NaN without a short
-        or such a void."""
-        voids = self.event("stripping_voids")
-        if self.short is None or voids is None:
-            return math.nan, math.nan
-        face = FACE_A if self.current(self.t_short) >= 0 else FACE_C
-        on_face = self.cell.face == face
-        lost = np.flatnonzero((voids.stripped | (voids.level > 0)) & on_face)
-        if lost.size == 0:
-            return math.nan, math.nan
-        pos = self.cell.graph.positions
-        mouth = self.short.sites[0 if face == FACE_A else -1]
-
-        def nearest(site) -> float:
-            d = minimum_image(pos[lost] - pos[site], self.cell.period)
-            return float(np.hypot(d[:, 0], d[:, 1]).min())
-
-        return nearest(mouth), float(np.mean([nearest(s) for s in np.flatnonzero(on_face)]))
-
     def _depth_um(self) -> float:
         """Top of the highest Li site off the face at z = L [um] (the progress line)."""
         a = (self.phase == LI) & (self.cell.face != FACE_C)
@@ -460,7 +424,8 @@ class Simulation:
 
     def _result(self, wall: float) -> Result:
         short, cell = self.short, self.cell
-        rim, rim_random = self._void_rim_distances()
+        voids = self.event("stripping_voids")
+        rim, rim_random = voids.rim_distances() if voids else (math.nan, math.nan)
         scalars = {
             "t_short": self.t_short,
             "charge_at_short": self.charge_at_short,

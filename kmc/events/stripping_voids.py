@@ -35,7 +35,8 @@ import math
 
 import numpy as np
 
-from ..codes import CH_DETACH, CH_HEAL, FACE_NONE, TOP_CONTACT
+from ..codes import CH_DETACH, CH_HEAL, FACE_A, FACE_C, FACE_NONE, TOP_CONTACT
+from ..graph import minimum_image
 from ..mechanics import stripping_limit
 from ..microstructure import SE
 from .base import Channels, Epoch, Event
@@ -169,6 +170,29 @@ class StrippingVoids(Event):
         contact[flip] = ~contact[flip]
         self.stripped[flip] = ~contact[flip]
         return now.size > 0
+
+    def rim_distances(self) -> tuple[float, float]:
+        """Lateral distances [m] to the nearest site of the plating electrode's face lost,
+        wholly or (partial contact) in part, to a stripping void (MODEL.md 10.2: dendrites
+        start at void rims): from the shorting path's mouth on that face, and the mean from
+        every site of the face (what a mouth placed at random would give). NaN without a short
+        or such a void."""
+        sim = self.sim
+        if sim.short is None:
+            return math.nan, math.nan
+        face = FACE_A if sim.current(sim.t_short) >= 0 else FACE_C
+        on_face = sim.cell.face == face
+        lost = np.flatnonzero((self.stripped | (self.level > 0)) & on_face)
+        if lost.size == 0:
+            return math.nan, math.nan
+        pos = sim.cell.graph.positions
+        mouth = sim.short.sites[0 if face == FACE_A else -1]
+
+        def nearest(site) -> float:
+            d = minimum_image(pos[lost] - pos[site], sim.cell.period)
+            return float(np.hypot(d[:, 0], d[:, 1]).min())
+
+        return nearest(mouth), float(np.mean([nearest(s) for s in np.flatnonzero(on_face)]))
 
     def after_topology(self, kernel) -> None:
         if kernel.last_change == TOP_CONTACT:

@@ -120,3 +120,15 @@ def test_fast_pulses_add_each_phases_electron_leak_at_its_weight():
     assert parts[0][1].sum() != pytest.approx(parts[1][1].sum() / 3, rel=1e-3)  # nonlinear
     np.testing.assert_array_equal(sites, np.concatenate([p[0] for p in parts]))
     np.testing.assert_allclose(rates, np.concatenate([p[1] for p in parts]), rtol=1e-12)
+
+
+def test_averaged_pulses_warn_once_when_the_period_is_not_short(caplog):
+    """The limit needs period x total rate << 1: 1 us pulses warn at 1e5 events/s (0.1 per
+    period), once, and not at 1e3 events/s."""
+    p = AveragedPulses(2.0, 1e-6, 0.5)
+    with caplog.at_level("WARNING", logger="kmc.protocol"):
+        p.check_limit(1e3, 0.0)
+        assert not caplog.records
+        p.check_limit(1e5, 1.0)
+        p.check_limit(1e5, 2.0)
+    assert len(caplog.records) == 1 and "0.1 events per pulse period" in caplog.text

@@ -224,18 +224,18 @@ def test_stripped_sites_are_marked_and_the_void_rim_distance_is_lateral_and_peri
     sites = np.flatnonzero(sim.cell.face == FACE_A)
     sites = sites[np.argsort(sim.cell.graph.positions[sites, 0])]  # by x
     sim.short, sim.t_short = ShortPath(sites=sites[[1]], gb_fraction=0.0, tortuosity=1.0), 0.0
-    assert np.isnan(sim._void_rim_distances()).all()  # no stripping void
+    assert np.isnan(voids.rim_distances()).all()  # no stripping void
     voids.stripped[sites[6]] = True  # 5 sites along x
     n = sites.size
     # from every face site: 0, 1, ..., n/2 sites and back, periodic
     random_mouth = np.mean([min(k, n - k) for k in range(n)]) * h
-    assert sim._void_rim_distances() == pytest.approx((5 * h, random_mouth), rel=1e-12)
+    assert voids.rim_distances() == pytest.approx((5 * h, random_mouth), rel=1e-12)
     voids.stripped[sites[-2]] = True  # 3 sites across the periodic boundary
     voids.stripped[np.flatnonzero(sim.cell.face == FACE_C)[:3]] = True  # the other face: ignored
-    assert sim._void_rim_distances()[0] == pytest.approx(3 * h, rel=1e-12)
+    assert voids.rim_distances()[0] == pytest.approx(3 * h, rel=1e-12)
     voids.stripped[:] = False
     voids.level[sites[4]] = 1  # a quarter of a site lost (partial contact) counts too
-    assert sim._void_rim_distances()[0] == pytest.approx(3 * h, rel=1e-12)
+    assert voids.rim_distances()[0] == pytest.approx(3 * h, rel=1e-12)
 
 
 def _face_conductance(sim, site) -> float:
