@@ -399,8 +399,8 @@ class Ensemble:
             if status in _SIGNALLED:
                 received.append(status)
                 return
-            if status == "broken":
-                out.broken = True
+            if status == "broken":  # a worker died: stop, and kill the other workers
+                received.append(status)
                 return
             done += 1
             if status == "failed":
@@ -420,7 +420,7 @@ class Ensemble:
             else:
                 self._submit(ex, todo, record, received)
         out.stopped = next((r for r in received if r in _SIGNALLED), "")
-        out.broken |= "broken" in received
+        out.broken = "broken" in received
         out.wall_time = wallclock.perf_counter() - start
         return out
 
@@ -428,7 +428,7 @@ class Ensemble:
         """Submit ``todo`` to a ``concurrent.futures`` executor, at most twice its workers
         queued at a time; on a stop, cancel the queued tasks and forward the signal."""
         window = max(1, 2 * int(getattr(ex, "max_workers", None) or getattr(ex, "_max_workers", 1)))
-        queue, running, forwarded = iter(todo), {}, False
+        queue, running, forwarded = iter(todo), {}, set()
         while True:
             while not received and len(running) < window:
                 task = next(queue, None)
@@ -446,11 +446,12 @@ class Ensemble:
                 task = running.pop(fut)
                 record(task, self._outcome(fut, task, received), received)
             if received and not forwarded:
-                forwarded = True
                 for fut in list(running):
                     if fut.cancel():
                         running.pop(fut)
-                forward_signal(ex, received[0])
+            for reason in [r for r in dict.fromkeys(received) if r not in forwarded]:
+                forwarded.add(reason)
+                forward_signal(ex, reason)
 
     def _outcome(self, fut, task: Task, received) -> dict:
         """A future's outcome; a worker that died is a failed task (unless we were stopping)."""

@@ -401,8 +401,12 @@ def executor(workers: int | None = None):
 
 
 def forward_signal(ex, reason: str) -> None:
-    """Pass a stop signal to the process-pool workers (a running simulation stops on it)."""
-    signum = signal.SIGINT if reason == "interrupted" else signal.SIGTERM
+    """Pass a stop to the process-pool workers: SIGINT or SIGTERM, on which a running
+    simulation stops; SIGKILL when the pool is ``"broken"`` (a worker died), because a worker
+    killed while it held the task queue's lock leaves the others blocked on that lock, where
+    they ignore SIGTERM, and the pool's shutdown would wait for them forever."""
+    signum = {"interrupted": signal.SIGINT, "broken": signal.SIGKILL}.get(reason, signal.SIGTERM)
     for proc in list((getattr(ex, "_processes", None) or {}).values()):
-        with contextlib.suppress(OSError, AttributeError):
-            os.kill(proc.pid, signum)
+        with contextlib.suppress(OSError, AttributeError, ValueError):
+            if proc.exitcode is None:  # not yet reaped: its pid is still its own
+                os.kill(proc.pid, signum)

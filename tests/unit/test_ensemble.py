@@ -8,6 +8,7 @@ import os
 import signal
 import subprocess
 import sys
+import textwrap
 import time
 from pathlib import Path
 
@@ -409,6 +410,59 @@ def test_a_sweep_over_the_duration_merges_without_gaps(tmp_path):
         for t, value in zip(grid[grid <= stop], v[grid <= stop]):
             last = own.events.values[own.time.values <= t][-1]
             assert value == last
+
+
+def test_a_killed_idle_pool_worker_does_not_hang_the_ensemble(tmp_path):
+    """An idle pool worker waits for work holding the task queue's lock; killed there, it
+    leaves the lock held, the busy worker blocks on it once its task stops, ignoring SIGTERM,
+    and the pool's shutdown waited for it forever (CI hung here). The ensemble now kills the
+    workers of a broken pool, so the run and the pool's shutdown end. One long task on two
+    workers; the idle one (no CPU time while the other computes) is killed. In a subprocess
+    with a time limit, so that a hang fails the test instead of stalling the suite."""
+    path = write_deck(tmp_path, replicas=1, observations=20000,
+                      sweep='"protocol.current_density" = ["1 mA/cm^2"]')
+    script = tmp_path / "kill_idle.py"
+    script.write_text(textwrap.dedent("""
+        import os, signal, sys, threading, time
+        import kmc
+        from kmc.ensemble import Ensemble
+        from kmc.executors import executor
+
+        def cpu_ticks(pid):  # utime + stime
+            fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+            return int(fields[11]) + int(fields[12])
+
+        if __name__ == "__main__":
+            ens = Ensemble(kmc.load_deck(sys.argv[1]), tasks=sys.argv[2])
+            result = {}
+            with executor(2) as pool:
+                start = {pid: cpu_ticks(pid) for pid in pool._processes}
+                runner = threading.Thread(target=lambda: result.setdefault("run", ens.run(pool)))
+                runner.start()
+                deadline = time.monotonic() + 60
+                while time.monotonic() < deadline:
+                    used = {pid: cpu_ticks(pid) - start[pid] for pid in start}
+                    if max(used.values()) >= 50:  # 0.5 s of CPU: the task is running
+                        break
+                    time.sleep(0.1)
+                idle = min(used, key=used.get)
+                print("idle worker used", used[idle], "ticks", flush=True)
+                os.kill(idle, signal.SIGKILL)
+                runner.join()
+            print("broken", result["run"].broken, "computed", result["run"].computed)
+        """))
+    proc = subprocess.Popen([sys.executable, str(script), str(path), str(tmp_path / "t")],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            start_new_session=True)
+    try:
+        out, err = proc.communicate(timeout=150)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)  # the script, its pool and the forkserver
+        proc.communicate()
+        pytest.fail("the ensemble or its pool's shutdown hung after an idle worker was killed")
+    assert proc.returncode == 0, err
+    assert "idle worker used 0 ticks" in out or "idle worker used 1 ticks" in out, out
+    assert "broken True computed 0" in out, out
 
 
 def test_a_killed_pool_worker_blames_no_task_and_a_rerun_finishes(tmp_path):
