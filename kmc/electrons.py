@@ -2,40 +2,53 @@
 
 Electrons injected from Li metal into the electrolyte's conduction band walk, get trapped,
 escape again and reduce Li+ far faster than Li plates (transit in ns-us against plating in
-ms-s), and with the default LLZO data they are far too many to follow one by one: with Delta_F
-calibrated on the bulk, the 3 eV grain-boundary gap gives a barrier-free contact that injects
-~1e8 packets per second per boundary edge, and 0.4 eV boundary traps release them ~2e6 times
-per second. So, like the ionic field, the electron traffic is solved per topology epoch, and
-only its slow outcomes become kMC events (:mod:`kmc.events.electron_leak`):
+ms-s; 0.4 eV boundary traps release an electron ~2e6 times per second). So, like the ionic
+field, the electron traffic is solved per topology epoch, and only its slow outcomes become
+kMC events (:mod:`kmc.events.electron_leak`):
 
-* **Injection** (MODEL 5.4) from metal site m into electrolyte site s, per interface edge, in
-  packets of charge q per second:
-  r = A_R T^2 a_f exp(-(Phi_B(s) - e max(0, eta)) / kT) / q with Phi_B(s) = max(Eg(s)/2 -
-  Delta_F, 0), capped at the Richardson limit A_R T^2 a_f / q. eta is the plating
-  overpotential phi_s - Phi_m (positive when plating; MODEL.md writes max(0, -eta) in the
-  electrochemical convention, where plating overpotentials are negative). Delta_F calibrates
-  the bulk (:meth:`ElectronParameters.calibrated`).
+* **Injection** (MODEL 5.4) from a metal site, or an electrode face in contact, into an
+  electrolyte neighbour s, in packets of charge q per second, by thermionic-diffusion theory
+  (Crowell & Sze 1966, Solid-State Electron. 9, 1035; Sze & Ng, Physics of Semiconductor
+  Devices, 3rd ed., 3.4): r = e N_c v_eff a_f exp(-(Phi_B(s) - e eta/2) / kT) / q, with the
+  barrier Phi_B(s) = Eg(s)/2 - Delta_F (at least 0), the bias eta = phi_s - Phi_m and the
+  effective velocity v_eff = v_R v_D / (v_R + v_D) of the emission velocity
+  v_R = A_R T^2 / (e N_c) (thermionic emission, MODEL.md's Richardson form, is the limit
+  v_D -> infinity) and the diffusion velocity v_D = mu kT / (e h) across one site of
+  electron mobility mu. In a wide-gap electrolyte mu is small (< 1 cm^2/(V s), Squires et al.
+  2022, Phys. Rev. Mater. 6, 085401), v_D << v_R, and injection is transport-limited: a
+  homogeneous slab then leaks with the conductivity e mu N_c exp(-Phi_B/kT) of its
+  conduction-band electrons (:func:`slab_conductivity`; a test). Delta_F and mu are
+  calibrated on the measured conductivity of the polycrystal
+  (:meth:`ElectronParameters.calibrated`).
+  The bias lowers the barrier by e eta/2, for either sign, where MODEL.md 5.4 writes
+  e max(0, -eta) (electrochemical sign): the walk leaves s into the metal with weight
+  exp(-eta/2V_T), so only the symmetric split obeys detailed balance (the equilibrium
+  electron density at s, N exp(-(Phi_B - e eta)/kT), injects as many as return). With the
+  one-sided form a cell at rest leaks a net current, and Li that protrudes from an electrode
+  (a filled flaw) absorbs more electrons than it injects (a test).
 * **Walk** (MODEL 5.4): from SE site s to neighbour t with weight
   exp(-(Ec_t - Ec_s)/2kT + (phi_t - phi_s)/2V_T), Ec = Eg/2 the conduction-band landscape
   and V_T = kT/e (electrons drift toward higher potential); into a metal neighbour with weight
-  exp((Phi_t - phi_s)/2V_T) (absorbed by that cluster); out through an electrode face into
-  the electrode (A at 0 V, C at the cell voltage) likewise: leakage current.
+  exp((Phi_t - phi_s)/2V_T) (absorbed by that cluster); out through a face in contact into
+  the electrode (A at 0 V, C at the cell voltage) likewise.
 * **Traps, detrapping, reduction** (MODEL 5.5-5.6): at a site with trap depth E_t an electron
   is captured with probability p_c = 1 - exp(-E_t/kT) per visit; a captured electron either
-  reduces a Li+ (nucleation) at k_n = nu_n exp(-dG* E(s)/E_bulk / kT) (barrier scaled by the
-  local Young's modulus) or escapes at k_d = nu_t exp(-E_t/kT) and walks on. Per visit the walk
-  therefore ends in nucleation with probability a_s = p_c k_n / (k_n + k_d); the trapped
-  population is v_s p_c / (k_n + k_d) for a visit rate v_s. (Quasi-static: the relaxation of
-  trapped charge in rest periods of pulsed current is instantaneous here; that part of MODEL
-  5.5 needs explicit trap events.)
+  reduces a Li+ (nucleation) at k_n or escapes at k_d = nu_t exp(-E_t/kT) and walks on;
+  k_n is classical nucleation at the driving force eta of electrons from their source metal,
+  with a barrier scaled by the local Young's modulus (:meth:`ElectronLeak.branching`). Per
+  visit the walk ends in nucleation with probability a_s = p_c k_n / (k_n + k_d); the
+  trapped population is v_s p_c / (k_n + k_d) for a visit rate v_s. (Quasi-static: the relaxation of trapped
+  charge in rest periods of pulsed current is instantaneous here.)
 
 The expected visit rates v solve (I - Q^T) v = b, with b the injection rate per site and Q the
 sub-stochastic transition matrix among electrolyte sites (walks that end in nucleation, metal
 or an electrode leave it). Every packet injected ends somewhere: the fluxes into nucleation,
-metal sites and the two electrodes add up to the injection rate (a test).
+metal sites and the two electrodes add up to the injection rate (a test). The leakage current
+is the net flux of electrons out of the side of electrode A (its face and its Li).
 """
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass
 
@@ -47,10 +60,21 @@ import scipy.sparse.linalg as spla
 from .codes import FACE_A, FACE_C
 from .graph import Graph
 from .microstructure import LI, SE
-from .units import BOLTZMANN_EV
+from .material_properties import arrhenius_conductivity
+from .units import BOLTZMANN, BOLTZMANN_EV, ELEMENTARY_CHARGE
 
 #: Richardson constant A_R = 4 pi m e k^2 / h^3 [A m^-2 K^-2].
 RICHARDSON = 1.20173e6
+#: Planck constant [J s] and electron mass [kg] (CODATA 2018).
+PLANCK, ELECTRON_MASS = 6.62607015e-34, 9.1093837015e-31
+
+
+def conduction_band_density(temperature: float) -> float:
+    """Effective density of states N_c = 2 (2 pi m kT / h^2)^(3/2) [1/m^3] of a conduction band
+    with the free-electron mass (2.5e25 m^-3 at 298 K; an effective mass other than m_e is
+    absorbed by the calibrated mobility, since only mu N_c enters)."""
+    kt = BOLTZMANN * temperature
+    return 2.0 * (2.0 * math.pi * ELECTRON_MASS * kt / PLANCK ** 2) ** 1.5
 
 
 @dataclass(frozen=True)
@@ -63,52 +87,87 @@ class ElectronParameters:
         T [K].
     delta_f : float
         Delta_F [eV] in the barrier Phi_B = Eg/2 - Delta_F.
+    mobility : float
+        Electron mobility mu [m^2/(V s)] in the diffusion velocity v_D = mu kT/(e h).
     trap_attempt_frequency : float
         nu_t [1/s] of detrapping.
     nucleation_attempt_frequency : float
         nu_n [1/s] of the reduction of Li+ by a trapped electron.
     nucleation_barrier : float
-        dG* [eV] at the bulk Young's modulus (scaled by E(s)/E_bulk per site).
+        dG* [eV] at the bulk Young's modulus (scaled by E(s)/E_bulk per site) at the driving
+        force ``nucleation_overpotential``.
+    nucleation_overpotential : float
+        eta_n [V]: the barrier scales as (eta_n / eta)^2 with the driving force eta
+        (classical nucleation); 0 keeps it at dG* for every eta > 0.
     bulk_modulus : float
         E_bulk [Pa], the reference of that scaling.
     """
 
     temperature: float
     delta_f: float
+    mobility: float = 1e-4
     trap_attempt_frequency: float = 1e13
     nucleation_attempt_frequency: float = 1e13
     nucleation_barrier: float = 1.0
+    nucleation_overpotential: float = 0.0
     bulk_modulus: float = 150e9
 
-    @staticmethod
-    def bulk_barrier(temperature: float, electronic_conductivity: float, thickness: float) -> float:
-        """Phi_B [eV] of a bulk contact whose zero-bias conductance per area,
-        e A_R T^2 exp(-Phi_B/kT) / kT, equals that of the electrolyte slab, sigma_e / L: the
-        injection-limited leakage of a bulk cell then matches the measured electronic
-        conductivity (MODEL.md 5.4: "Delta_F calibrates the bulk leakage")."""
-        kt = BOLTZMANN_EV * temperature
-        g_contact0 = RICHARDSON * temperature ** 2 / kt  # S/m^2 at Phi_B = 0
-        return kt * math.log(g_contact0 * thickness / electronic_conductivity)
-
     @classmethod
-    def calibrated(cls, material, thickness: float, **kwargs) -> "ElectronParameters":
-        """Delta_F = Eg_bulk/2 - Phi_B(bulk) from a :class:`kmc.materials.ResolvedMaterial`
-        (band gap, electronic conductivity at T, Young's modulus) and the slab thickness [m]."""
-        phi_b = cls.bulk_barrier(material.temperature, material.electronic_conductivity, thickness)
-        return cls(temperature=material.temperature, delta_f=material.band_gap / 2 - phi_b,
-                   bulk_modulus=material.youngs_modulus, **kwargs)
+    def calibrated(cls, material, **kwargs) -> "ElectronParameters":
+        """Delta_F and mu from a :class:`kmc.materials.ResolvedMaterial`'s measured electronic
+        conductivity sigma_e at T_ref, its activation energy E_a and its leak path factor f.
+
+        A polycrystal leaks through its grain boundaries (gap Eg_GB; the bulk barrier is
+        (Eg - Eg_GB)/2 higher), so: the GB barrier Phi_GB = Eg_GB/2 - Delta_F sets the
+        activation energy (sigma T of a slab, e mu N_c T exp(-Phi/kT), rises with
+        E_a = Phi + 2.5 kT), and mu sets the magnitude, sigma_e = f e mu N_c exp(-Phi_GB/kT)
+        at T_ref, where f (``electron_leak_path_factor``, computed by
+        ``analysis/calibrate_leak.py``) is the whole reference polycrystal's leakage over that
+        of a slab of GB material. Delta_F and mu are properties of the material, not of a
+        cell: a finer microstructure leaks more, a single crystal (no GBs) far less.
+        """
+        t_ref = material.reference_temperature
+        kt_ref = BOLTZMANN_EV * t_ref
+        phi_gb = material.electronic_activation_energy - 2.5 * kt_ref
+        sigma_ref = material.electronic_conductivity * arrhenius_conductivity(
+            1.0, material.electronic_activation_energy, t_ref, material.temperature)
+        mobility = sigma_ref / (material.electron_leak_path_factor * ELEMENTARY_CHARGE
+                                * conduction_band_density(t_ref) * math.exp(-phi_gb / kt_ref))
+        return cls(temperature=material.temperature, delta_f=material.gb_band_gap / 2 - phi_gb,
+                   mobility=mobility, bulk_modulus=material.youngs_modulus, **kwargs)
+
+    def velocity(self, spacing: float) -> float:
+        """v_eff = v_R v_D / (v_R + v_D) [m/s] for sites of edge ``spacing`` [m] (module
+        docstring)."""
+        kt = BOLTZMANN_EV * self.temperature
+        v_r = RICHARDSON * self.temperature ** 2 / (ELEMENTARY_CHARGE
+                                                    * conduction_band_density(self.temperature))
+        v_d = self.mobility * kt / spacing
+        return v_r * v_d / (v_r + v_d)
 
 
-def injection_rate(band_gap, overpotential, params: ElectronParameters, area: float,
+def slab_conductivity(params: ElectronParameters, barrier: float) -> float:
+    """sigma = e mu N_c exp(-Phi_B/kT) [S/m]: the electronic conductivity of a homogeneous slab
+    of barrier ``barrier`` [eV] in this model (transport-limited injection, module
+    docstring)."""
+    kt = BOLTZMANN_EV * params.temperature
+    return (ELEMENTARY_CHARGE * params.mobility * conduction_band_density(params.temperature)
+            * math.exp(-barrier / kt))
+
+
+def injection_rate(band_gap, bias, params: ElectronParameters, spacing: float,
                    quantum: float) -> np.ndarray:
-    """Injection rate [packets of charge ``quantum`` per second] across interface edges into
-    electrolyte sites of gap ``band_gap`` [eV] at plating overpotential ``overpotential`` [V]
-    (module docstring); ``area`` [m^2] is the face area a_f."""
+    """Injection rate [packets of charge ``quantum`` per second] across metal-electrolyte
+    edges of face area ``spacing``^2 into electrolyte sites of gap ``band_gap`` [eV] at
+    ``bias`` eta = phi_s - Phi_metal [V]: r = e N_c v_eff a_f exp(-(Phi_B - e eta/2)/kT) / q,
+    at most the barrier-free rate (module docstring)."""
     kt = BOLTZMANN_EV * params.temperature
     barrier = np.maximum(np.asarray(band_gap, float) / 2 - params.delta_f, 0.0)
-    eta = np.nan_to_num(np.asarray(overpotential, float), nan=0.0)
-    exponent = np.minimum(-(barrier - np.maximum(eta, 0.0)) / kt, 0.0)  # Richardson limit
-    return RICHARDSON * params.temperature ** 2 * area * np.exp(exponent) / quantum
+    eta = np.nan_to_num(np.asarray(bias, float), nan=0.0)
+    exponent = np.minimum(-(barrier - eta / 2) / kt, 0.0)
+    flux0 = (ELEMENTARY_CHARGE * conduction_band_density(params.temperature)
+             * params.velocity(spacing) * spacing ** 2)  # A, barrier-free
+    return flux0 * np.exp(exponent) / quantum
 
 
 @dataclass
@@ -127,6 +186,12 @@ class ElectronFluxes:
         Total injection rate [1/s] (= the sum of all the above).
     trapped : ndarray
         Quasi-static number of trapped electrons per site.
+    leakage : float
+        Net rate [1/s] at which electrons leave the side of electrode A (its face and the Li
+        connected to it) through the electrolyte: those injected there that do not return,
+        whether they reach electrode C, floating Li or reduce Li+ inside, less those from
+        elsewhere that arrive there. Times q, the cell's electronic (leakage) current
+        (set by :meth:`ElectronLeak.solve`; 0 for one pattern of :meth:`ElectronLeak.walk`).
     """
 
     nucleation: np.ndarray
@@ -135,6 +200,13 @@ class ElectronFluxes:
     exit_c: float
     injected: float
     trapped: np.ndarray
+    leakage: float = 0.0
+
+    @classmethod
+    def weighted_sum(cls, parts) -> "ElectronFluxes":
+        """The sum of ``(weight, fluxes)`` pairs, field by field."""
+        return cls(**{k.name: sum(w * getattr(f, k.name) for w, f in parts)
+                      for k in dataclasses.fields(cls)})
 
 
 class ElectronLeak:
@@ -151,23 +223,93 @@ class ElectronLeak:
     def __init__(self, graph: Graph, params: ElectronParameters):
         self.graph, self.params = graph, params
         sd = graph.site_data
-        self.ec = np.asarray(sd["band_gap"], float) / 2.0
+        self.band_gap = np.asarray(sd["band_gap"], float)
+        self.ec = self.band_gap / 2.0
         self.face = np.asarray(sd["face"])
         kt = BOLTZMANN_EV * params.temperature
         self.kt = kt
         trap = np.asarray(sd["trap_depth"], float)
-        capture = np.where(trap > 0, -np.expm1(-trap / kt), 0.0)
-        k_d = params.trap_attempt_frequency * np.exp(-trap / kt)
-        rel = np.asarray(sd["youngs_modulus"], float) / params.bulk_modulus
-        k_n = params.nucleation_attempt_frequency * np.exp(-params.nucleation_barrier * rel / kt)
-        #: probability per visit that the walk ends in the reduction of a Li+ at the site
-        self.absorb = np.where(trap > 0, capture * k_n / (k_n + k_d), 0.0)
-        #: trapped electrons per unit visit rate [s]
-        self.dwell = np.where(trap > 0, capture / (k_n + k_d), 0.0)
+        #: capture probability per visit and detrapping rate [1/s] per site
+        self.capture = np.where(trap > 0, -np.expm1(-trap / kt), 0.0)
+        self.k_d = params.trap_attempt_frequency * np.exp(-trap / kt)
+        #: nucleation barrier dG*(s) [eV] at the driving force eta_n
+        self.barrier = params.nucleation_barrier * np.asarray(sd["youngs_modulus"], float) / (
+            params.bulk_modulus)
         self.src, self.dst = graph.sources, graph.indices
 
-    def solve(self, phase, phi, metal_potential, voltage: float, injection) -> ElectronFluxes:
-        """Fluxes of one configuration.
+    def branching(self, phi, source_potential):
+        """Per site: the probability per visit that a walk ends in the reduction of a Li+, and
+        the trapped electrons per unit visit rate [s], for electrons whose Fermi level is that
+        of a metal at ``source_potential`` [V] (None: no reduction).
+
+        A trapped electron reduces Li+ (a new Li nucleus, a quantum of it) only with a driving
+        force eta = phi_s - Phi_source > 0 (electrons from a metal at the local electrolyte
+        potential or above reduce nothing: a cell at rest grows no Li inside, and electrons
+        from the stripping electrode do not), at the rate of classical nucleation,
+        k_n = nu_n exp(-dG*(s) (eta_n/eta)^2 / kT): the barrier of a critical nucleus falls as
+        1/eta^2 (16 pi gamma^3 V_m^2 / (3 F^2 eta^2); Pei et al. 2017, Nano Lett. 17, 1132),
+        and dG*(s) = dG* E(s)/E_bulk is lower in soft GBs (MODEL.md 5.6).
+        """
+        k_n = np.zeros_like(self.k_d)
+        if source_potential is not None:
+            eta = np.nan_to_num(np.asarray(phi, float) - source_potential, nan=0.0)
+            pos = eta > 0
+            scale = np.ones(pos.sum())
+            if self.params.nucleation_overpotential > 0:
+                scale = (self.params.nucleation_overpotential / eta[pos]) ** 2
+            k_n[pos] = self.params.nucleation_attempt_frequency * np.exp(
+                -np.minimum(self.barrier[pos] * scale, 700 * self.kt) / self.kt)
+        out = self.k_d + k_n
+        with np.errstate(invalid="ignore", divide="ignore"):
+            absorb = np.where(out > 0, self.capture * k_n / out, 0.0)
+            dwell = np.where(out > 0, self.capture / out, 0.0)
+        return absorb, dwell
+
+    def solve(self, phase, phi, metal_potential, metal_side, voltage: float, face_a, face_c,
+              quantum: float) -> ElectronFluxes:
+        """The electron traffic of one configuration, with its net leakage current.
+
+        Electrons are injected from every metal site into each electrolyte neighbour and from
+        each electrode into the face sites it touches (:func:`injection_rate` at the bias
+        phi_s - Phi_metal); those from the side of electrode A (its face and the Li connected
+        to it), of electrode C, and from floating Li are three patterns of :meth:`walk`.
+
+        Parameters
+        ----------
+        phase, phi, metal_potential, voltage
+            As for :meth:`walk`.
+        metal_side : ndarray of int
+            Per site: the class of its Li cluster (``kmc.clusters.CLASS_*``; ignored off metal).
+        face_a, face_c : ndarray of intp
+            Electrolyte sites in contact with electrode A (at 0 V) and C (at ``voltage``).
+        quantum : float
+            Charge q of a packet [C].
+        """
+        from .clusters import CLASS_A, CLASS_C
+
+        n = phase.size
+        se = (phase == SE) & np.isfinite(phi)
+        sm = se[self.src] & (phase[self.dst] == LI)
+        sites = np.concatenate([face_a, face_c, self.src[sm]])
+        source = np.concatenate([np.zeros(face_a.size), np.full(face_c.size, float(voltage)),
+                                 metal_potential[self.dst[sm]]])
+        side = np.concatenate([np.full(face_a.size, CLASS_A), np.full(face_c.size, CLASS_C),
+                               metal_side[self.dst[sm]]])
+        rate = injection_rate(self.band_gap[sites], phi[sites] - source, self.params,
+                              self.graph.spacing, quantum)
+        on_a, on_c = side == CLASS_A, side == CLASS_C
+        patterns = [(np.bincount(sites, np.where(mask, rate, 0.0), n), pot) for mask, pot in
+                    ((on_a, 0.0), (on_c, float(voltage)), (~on_a & ~on_c, None))]
+        fa, fc, fo = self.walk(phase, phi, metal_potential, voltage, face_a, face_c, patterns)
+        total = ElectronFluxes.weighted_sum(((1.0, fa), (1.0, fc), (1.0, fo)))
+        into_a = (phase == LI) & (metal_side == CLASS_A)
+        total.leakage = (fa.injected - fa.exit_a - float(fa.metal[into_a].sum())
+                         - sum(f.exit_a + float(f.metal[into_a].sum()) for f in (fc, fo)))
+        return total
+
+    def walk(self, phase, phi, metal_potential, voltage: float, face_a, face_c,
+             patterns) -> list:
+        """Where injected electrons end, one :class:`ElectronFluxes` per injection pattern.
 
         Parameters
         ----------
@@ -179,8 +321,12 @@ class ElectronLeak:
             Potential of the cluster of each metal site [V] (ignored elsewhere).
         voltage : float
             Cell voltage [V] (electrode C; electrode A is at 0).
-        injection : ndarray
-            Injection rate into each electrolyte site [1/s] (sum over its interface edges).
+        face_a, face_c : ndarray of intp
+            Electrolyte sites in contact with electrode A and C (walks leave there).
+        patterns : sequence of (ndarray, float or None)
+            Injection rates into each electrolyte site [1/s] and the potential of the metal
+            the electrons come from (:meth:`branching`), one pair per pattern; patterns from
+            metals at one potential share one factorisation.
         """
         n = phase.size
         vt = self.kt  # thermal voltage kT/e [V] equals kT [eV] numerically
@@ -191,38 +337,52 @@ class ElectronLeak:
                       + (phi[dst[ss]] - phi[src[ss]]) / (2 * vt))
         sm = se[src] & (phase[dst] == LI)
         w_sm = np.exp((metal_potential[dst[sm]] - phi[src[sm]]) / (2 * vt))
-        fa = np.flatnonzero(se & (self.face == FACE_A))
-        fc = np.flatnonzero(se & (self.face == FACE_C))
+        fa = np.asarray(face_a, np.intp)[se[face_a]]
+        fc = np.asarray(face_c, np.intp)[se[face_c]]
         w_fa = np.exp((0.0 - phi[fa]) / (2 * vt))
         w_fc = np.exp((voltage - phi[fc]) / (2 * vt))
         total = (np.bincount(src[ss], w_ss, n) + np.bincount(src[sm], w_sm, n)
                  + np.bincount(fa, w_fa, n) + np.bincount(fc, w_fc, n))
-        # only sites from which a walk can end (connected to metal, a face or a trap)
+        # sites connected to metal, a face or a trap through electrolyte: walks there end
+        adj = sp.csr_matrix((np.ones(int(ss.sum()), np.int8), (src[ss], dst[ss])), shape=(n, n))
+        _, comp = csgraph.connected_components(adj, directed=False)
         ends = np.zeros(n, bool)
         ends[src[sm]] = True
         ends[fa] = ends[fc] = True
-        ends |= se & (self.absorb > 1e-12)  # a trap that (practically) never ends a walk is no exit
-        adj = sp.csr_matrix((np.ones(int(ss.sum()), np.int8), (src[ss], dst[ss])), shape=(n, n))
-        _, comp = csgraph.connected_components(adj, directed=False)
-        live_comp = np.zeros(comp.max() + 1, bool)
-        live_comp[comp[ends]] = True
-        live = se & live_comp[comp] & (total > 0)
-        keep = ss & live[src]
-        stay = 1.0 - self.absorb
-        p = np.zeros(n)
-        p[live] = stay[live] / total[live]  # continuing probability per unit weight at s
-        # (I - Q^T) v = b with Q[s, t] = p_s w_st
-        rows = np.concatenate([dst[keep], np.arange(n)])
-        cols = np.concatenate([src[keep], np.arange(n)])
-        vals = np.concatenate([-p[src[keep]] * w_ss[keep[ss]], np.ones(n)])
-        A = sp.csr_matrix((vals, (rows, cols)), shape=(n, n))
-        b = np.where(live, np.asarray(injection, float), 0.0)
-        v = spla.spsolve(A.tocsc(), b) if b.any() else np.zeros(n)
-        v = np.where(live, v, 0.0)
-        nucleation = v * self.absorb
+        walk = (fa, w_fa, fc, w_fc, sm, w_sm)
+        out = [None] * len(patterns)
+        for potential in dict.fromkeys(pot for _, pot in patterns):
+            which = [k for k, (_, pot) in enumerate(patterns) if pot == potential]
+            absorb, dwell = self.branching(phi, potential)
+            live_comp = np.zeros(comp.max() + 1, bool)
+            live_comp[comp[ends | (se & (absorb > 1e-12))]] = True
+            live = se & live_comp[comp] & (total > 0)
+            keep = ss & live[src]
+            p = np.zeros(n)
+            p[live] = (1.0 - absorb[live]) / total[live]  # continuing probability per weight
+            # (I - Q^T) v = b with Q[s, t] = p_s w_st
+            rows = np.concatenate([dst[keep], np.arange(n)])
+            cols = np.concatenate([src[keep], np.arange(n)])
+            vals = np.concatenate([-p[src[keep]] * w_ss[keep[ss]], np.ones(n)])
+            A = sp.csc_matrix((vals, (rows, cols)), shape=(n, n))
+            b = np.where(live[:, None], np.column_stack(
+                [np.asarray(patterns[k][0], float) for k in which]), 0.0)
+            v = np.zeros_like(b)
+            if b.any():  # an M-matrix: no pivoting, symmetric ordering
+                v = spla.splu(A, permc_spec="MMD_AT_PLUS_A", diag_pivot_thresh=0.0,
+                              options={"SymmetricMode": True}).solve(b)
+            v = np.where(live[:, None], v, 0.0)
+            for col, k in enumerate(which):
+                out[k] = self._fluxes(v[:, col], b[:, col], p, absorb, dwell, walk)
+        return out
+
+    def _fluxes(self, v, b, p, absorb, dwell, walk) -> ElectronFluxes:
+        """Where the walks of visit rates ``v`` (injection ``b``) end."""
+        fa, w_fa, fc, w_fc, sm, w_sm = walk
+        src, dst, n = self.src, self.dst, v.size
         metal = np.bincount(dst[sm], v[src[sm]] * p[src[sm]] * w_sm, n)
         exit_a = float(np.sum(v[fa] * p[fa] * w_fa))
         exit_c = float(np.sum(v[fc] * p[fc] * w_fc))
-        return ElectronFluxes(nucleation=nucleation, metal=metal, exit_a=exit_a, exit_c=exit_c,
-                              injected=float(b.sum()), trapped=v * self.dwell)
+        return ElectronFluxes(nucleation=v * absorb, metal=metal, exit_a=exit_a, exit_c=exit_c,
+                              injected=float(b.sum()), trapped=v * dwell)
 

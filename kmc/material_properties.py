@@ -51,9 +51,13 @@ PROPERTIES: dict[str, PropertySpec] = {
     "gb_thickness": PropertySpec(
         "m", "thickness delta_GB of the grain-boundary layer (incl. space charge)", 1e-10, 1e-6),
     "electronic_conductivity": PropertySpec(
-        "S/m", "bulk electronic conductivity (calibrates the electron-leak barrier)", 1e-20, 1.0),
+        "S/m", "electronic conductivity of the polycrystal (calibrates the electron leak)",
+        1e-20, 1.0),
     "electronic_activation_energy": PropertySpec(
         "eV", "activation energy of the electronic conductivity (sigma*T form)", 0.0, 3.0),
+    "electron_leak_path_factor": PropertySpec(
+        "", "leakage of the reference polycrystal over sigma V / L of a slab of GB material "
+        "(calibration constant, analysis/calibrate_leak.py)", 1e-6, 1e4),
     "band_gap": PropertySpec("eV", "band gap Eg of the bulk", 0.0, 15.0),
     "gb_band_gap": PropertySpec("eV", "band gap at grain boundaries", 0.0, 15.0),
     "crack_band_gap": PropertySpec("eV", "band gap at crack and fracture surfaces", 0.0, 15.0),
@@ -112,6 +116,7 @@ class ResolvedMaterial:
     """
 
     temperature: float  # K
+    reference_temperature: float  # K, of the set's values
     ionic_conductivity: float  # S/m, at temperature
     ionic_activation_energy: float  # eV
     gb_ionic_conductivity: float  # S/m, at temperature
@@ -119,6 +124,7 @@ class ResolvedMaterial:
     gb_thickness: float  # m
     electronic_conductivity: float  # S/m, at temperature
     electronic_activation_energy: float  # eV
+    electron_leak_path_factor: float  # -
     band_gap: float  # eV
     gb_band_gap: float  # eV
     crack_band_gap: float  # eV
@@ -252,6 +258,7 @@ def resolve(material: Material, temperature: float) -> ResolvedMaterial:
         v[i0] = arrhenius(v[i0], v["exchange_current_activation_energy"], temperature, t_ref)
     return ResolvedMaterial(
         temperature=float(temperature),
+        reference_temperature=float(t_ref),
         **v,
         gb_youngs_modulus=v["gb_modulus_ratio"] * v["youngs_modulus"],
         gb_ionic_conductance_ratio=(v["gb_ionic_conductivity"] * v["grain_size"])

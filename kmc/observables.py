@@ -134,8 +134,9 @@ SERIES = (
                "(stripping voids lost)", lambda o: _contact(o, FACE_C)),
     Observable("trapped_electrons", "1", "electrons trapped in the electrolyte (quasi-static, "
                "packets of charge q)", lambda o: float(o.fluxes.trapped.sum()) if o.fluxes else 0.0),
-    Observable("leakage_current", "A", "electronic current leaking through the electrolyte into "
-               "the electrode at z = L", lambda o: o.sim.quantum * o.fluxes.exit_c if o.fluxes else 0.0),
+    Observable("leakage_current", "A", "net electronic current through the electrolyte into "
+               "the electrode at z = L and its Li",
+               lambda o: o.sim.quantum * o.fluxes.leakage if o.fluxes else 0.0),
     Observable("field_solves", "1", "cumulative number of ionic field solves",
                lambda o: int(o.sim.field_solves)),
     Observable("shorted", "1", "1 if networkx finds a Li path between the electrodes",

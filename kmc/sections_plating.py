@@ -110,14 +110,20 @@ class PlatingConfig(Validated):
     charge_transfer: str = param("interface kinetics: linearised Butler-Volmer, or none (i0 = inf)",
                                  default="butler_volmer", choices=("butler_volmer", "none"))
     electron_leak: bool = param("electron injection, walk, trapping and Li+ reduction in the "
-                                "electrolyte (MODEL.md 5.4-5.6; off by default until the GB band "
-                                "gap is settled, see docs/design-plating.md)", default=False)
+                                "electrolyte (MODEL.md 5.4-5.6), calibrated on the material's "
+                                "measured electronic conductivity", default=True)
     trap_attempt_frequency: float = param("detrapping attempt frequency nu_t", unit="1/s",
                                           default=1e13, lo=0.0, lo_open=True)
     nucleation_attempt_frequency: float = param("Li+ reduction attempt frequency nu_n", unit="1/s",
                                                 default=1e13, lo=0.0, lo_open=True)
     nucleation_barrier: float = param("nucleation barrier dG* at the bulk modulus (scaled by the "
-                                      "local modulus)", unit="eV", default=1.0, lo=0.0, hi=10.0)
+                                      "local modulus) at the driving force "
+                                      "nucleation_overpotential", unit="eV", default=1.0, lo=0.0,
+                                      hi=10.0)
+    nucleation_overpotential: float = param(
+        "eta_n: the nucleation barrier scales as (eta_n/eta)^2 with the driving force eta of "
+        "the electrons (classical nucleation, Pei et al. 2017: Li nucleation overpotentials of "
+        "tens to hundreds of mV); 0: dG* for any eta > 0", unit="V", default=0.1, lo=0.0, hi=10.0)
     stripping_voids: bool = param("electrode-face sites detach where the stripping current "
                                   "exceeds the resupply limit and heal under stack pressure "
                                   "(MODEL.md 5.8)", default=False)

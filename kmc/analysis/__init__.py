@@ -14,11 +14,14 @@ module                 contents
                        Weibull fits
 ``scaling``            medians per sweep point, power-law and Arrhenius fits of the medians with
                        bootstrap intervals, censored times from datasets
+``leakage``            the whole cell's apparent electronic conductivity (:func:`leakage_conductivity`)
+                       and the reference cell of the leak calibration (:func:`reference_cell`)
 =====================  ==========================================================================
 
 Everything below is re-exported here, so ``from kmc.analysis import ...`` works for each name.
 """
 from .microstructure import microstructure_report
+from .leakage import leakage_conductivity, reference_cell
 from .fractal import BoxCounting, box_counting_dimension, unwrap_periodic
 from .morphology import (DepthProfile, Morphology, cluster_sizes, depth_profile,
                          floating_cluster_sizes, gb_fraction_of_li, lateral_bond_fraction,

@@ -14,7 +14,7 @@ import numpy as np
 
 from ..clusters import CLASS_FLOATING
 from ..codes import CH_ELECTRON, CH_NUCLEATE, RES_A, RES_C
-from ..electrons import ElectronFluxes, ElectronLeak, ElectronParameters, injection_rate
+from ..electrons import ElectronFluxes, ElectronLeak, ElectronParameters
 from ..microstructure import LI, SE
 from .base import Channels, Epoch, Event
 
@@ -28,23 +28,35 @@ class ElectronLeakEvents(Event):
         super().__init__(sim)
         cfg, cell = sim.plating, sim.cell
         self.leak = ElectronLeak(cell.graph, ElectronParameters.calibrated(
-            sim.material, cell.thickness, trap_attempt_frequency=cfg.trap_attempt_frequency,
+            sim.material, trap_attempt_frequency=cfg.trap_attempt_frequency,
             nucleation_attempt_frequency=cfg.nucleation_attempt_frequency,
-            nucleation_barrier=cfg.nucleation_barrier))
-        self.band_gap = np.asarray(cell.graph.site_data["band_gap"], float)
-        self.fluxes = None  # the last epoch's traffic (observed: trapped electrons, leakage)
+            nucleation_barrier=cfg.nucleation_barrier,
+            nucleation_overpotential=cfg.nucleation_overpotential))
+        self._fluxes = None  # the last epoch's traffic (observed: trapped electrons, leakage)
+        self._pending, self._phase = (), None  # phases (weight, field) still to be solved for
 
     @staticmethod
     def enabled(plating) -> bool:
         return plating.electron_leak
 
+    #: a reduction probability per visit below which no walk is solved for channels
+    QUIET = 1e-30
+
     def channels(self, epoch: Epoch, out: Channels) -> None:
         """Nucleation and deposit channels; injection is exponential in the overpotential, so
-        fast pulses add each phase's channels at its weight (the period-averaged rates)."""
+        fast pulses add each phase's channels at its weight (the period-averaged rates).
+
+        A phase without floating Li in which no electron could reduce a Li+ (reduction
+        probability per visit below :attr:`QUIET` everywhere: below ~1e-20 events over any
+        run) has no channels, and its walk is solved only if the traffic is observed.
+        """
         phase = epoch.phase
         metal = phase == LI
-        averaged = []
+        self._fluxes, pending, averaged = None, [], []
         for weight, current, sol in epoch.phases:
+            pending.append((weight, sol))
+            if self._quiet(sol, metal):
+                continue
             f = self._traffic(sol, phase, metal)
             res = RES_C if current >= 0 else RES_A  # the reservoir that supplies Li+
             nuc = np.flatnonzero((f.nucleation > 0) & (phase == SE))
@@ -53,24 +65,43 @@ class ElectronLeakEvents(Event):
             out.add(CH_NUCLEATE, weight * f.nucleation[nuc], nuc, res)
             out.add(CH_ELECTRON, weight * f.metal[fl], res, fl)
             averaged.append((weight, f))
-        self.fluxes = averaged[0][1] if len(averaged) == 1 else ElectronFluxes(**{
-            k.name: sum(w * getattr(f, k.name) for w, f in averaged)
-            for k in dataclasses.fields(ElectronFluxes)})
+        if len(averaged) == len(pending):
+            self._fluxes = averaged[0][1] if len(averaged) == 1 else (
+                ElectronFluxes.weighted_sum(averaged))
+        self._phase, self._pending = phase, tuple(pending)
+
+    @property
+    def fluxes(self) -> ElectronFluxes | None:
+        """The epoch's electron traffic, averaged over its phases (solved when first asked)."""
+        if self._fluxes is None and self._pending:
+            metal = self._phase == LI
+            self._fluxes = ElectronFluxes.weighted_sum(
+                [(w, self._traffic(sol, self._phase, metal)) for w, sol in self._pending])
+        return self._fluxes
+
+    def _quiet(self, sol, metal) -> bool:
+        """No floating Li, and no reduction possible for electrons from either electrode."""
+        if np.any(sol.clusters.kind[sol.clusters.label[metal]] == CLASS_FLOATING):
+            return False
+        return all(self.leak.branching(sol.phi, pot)[0].max(initial=0.0) < self.QUIET
+                   for pot in (0.0, sol.voltage))
 
     def _traffic(self, sol, phase, metal) -> ElectronFluxes:
-        """The quasi-static electron traffic in field ``sol``."""
-        h = self.sim.cell.spacing
-        s = sol.interface_se
-        rate = injection_rate(self.band_gap[s], sol.overpotential, self.leak.params, h * h,
-                              self.sim.quantum)
+        """The quasi-static electron traffic in field ``sol`` (:meth:`ElectronLeak.solve`)."""
+        label = sol.clusters.label
         potential = np.zeros(phase.size)
-        potential[metal] = sol.cluster_potential[sol.clusters.label[metal]]
-        return self.leak.solve(phase, sol.phi, potential, sol.voltage,
-                               np.bincount(s, rate, phase.size))
+        potential[metal] = sol.cluster_potential[label[metal]]
+        side = np.full(phase.size, -1, np.int64)
+        side[metal] = sol.clusters.kind[label[metal]]
+        m, s = sol.interface_metal, sol.interface_se
+        return self.leak.solve(phase, sol.phi, potential, side, sol.voltage,
+                               np.unique(s[m == RES_A]), np.unique(s[m == RES_C]),
+                               self.sim.quantum)
 
     def state(self) -> dict:
         """The last epoch's electron traffic (observed until the next solve)."""
         return {} if self.fluxes is None else dataclasses.asdict(self.fluxes)
 
     def restore(self, state: dict) -> None:
-        self.fluxes = ElectronFluxes(**state) if state else None
+        self._fluxes = ElectronFluxes(**state) if state else None
+        self._pending = ()

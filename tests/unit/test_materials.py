@@ -183,7 +183,7 @@ def test_single_crystal_shares_the_bulk_values_of_llzo():
 
 def test_resolved_fields_are_the_properties_plus_derived_quantities():
     names = [f.name for f in dataclasses.fields(ResolvedMaterial)]
-    assert names == ["temperature", *PROPERTIES, "gb_youngs_modulus",
+    assert names == ["temperature", "reference_temperature", *PROPERTIES, "gb_youngs_modulus",
                      "gb_ionic_conductance_ratio", "thermal_voltage"]
 
 
@@ -284,8 +284,8 @@ def test_material_survives_pickling():
 ALL_PROPERTIES = (
     "ionic_conductivity, ionic_activation_energy, gb_ionic_conductivity, "
     "gb_ionic_activation_energy, gb_thickness, electronic_conductivity, "
-    "electronic_activation_energy, band_gap, gb_band_gap, crack_band_gap, youngs_modulus, "
-    "shear_modulus, poisson_ratio, gb_modulus_ratio, fracture_toughness, "
+    "electronic_activation_energy, electron_leak_path_factor, band_gap, gb_band_gap, "
+    "crack_band_gap, youngs_modulus, shear_modulus, poisson_ratio, gb_modulus_ratio, fracture_toughness, "
     "gb_fracture_toughness, trap_depth_gb, trap_depth_triple_junction, trap_depth_pore, "
     "exchange_current_density, exchange_current_activation_energy, "
     "internal_exchange_current_density, grain_size"
@@ -419,7 +419,7 @@ FILE_CASES = {
         "(temperature T_ref at which the values are given)"),
     "syntax": (
         "\ngrain_size = {", "\noops\ngrain_size = {",
-        "TOML syntax error: Expected '=' after a key in a key/value pair (at line 45, column 5)"),
+        "TOML syntax error: Expected '=' after a key in a key/value pair (at line 46, column 5)"),
 }
 
 

@@ -234,8 +234,9 @@ def test_maps_are_read_by_dimension_name():
 
 # --- a run's dataset -----------------------------------------------------------------------
 
-#: 5 x 8 um, one flaw, leaky grain boundaries with the electron leak on: Li nucleates in the
-#: electrolyte (floating clusters) and the flaw's Li shorts the cell within a second.
+#: 5 x 8 um, one flaw, a strongly leaking electrolyte (1e-5 S/cm, 1000x LLZO's measured
+#: electronic conductivity, and no nucleation overpotential): Li nucleates in the electrolyte
+#: (floating clusters) within seconds, and the flaw's Li shorts the cell after ~70 s.
 DECK = """
 model = "plating"
 [cell]
@@ -248,11 +249,11 @@ flaws = { depth = "2 um", width = "0.5 um", x_positions = ["2.5 um"] }
 [material]
 name = "llzo"
 li_metal = { creep_reference_stress = "95 MPa" }
-overrides = { gb_band_gap = "4.0 eV" }
+overrides = { electronic_conductivity = "1e-5 S/cm" }
 [protocol]
-current_density = "10 mA/cm^2"
+current_density = "20 mA/cm^2"
 [plating]
-electron_leak = true
+nucleation_overpotential = "0 V"
 [run]
 duration = "300 s"
 observations = 11
