@@ -81,7 +81,7 @@ class LatticeGasDeck(_Deck):
 
     REQUIRED = ("run.duration",)
     UNUSED = {"run": ("snapshots", "checkpoint", "checkpoint_interval", "field_solver", "debug_checks"),
-              "conditions": ("stack_pressure", "applied_stress")}
+              "conditions": ("stack_pressure", "applied_stress", "magnetic_field")}
     model: str = param("model to run", choices=("lattice_gas",))
     lattice: LatticeConfig = param("site lattice")
     run: RunConfig = param("run control")
@@ -106,7 +106,7 @@ _RUN_ONLY_SEED = tuple(f.name for f in dataclasses.fields(RunConfig) if f.name !
 class MicrostructureDeck(_Deck):
     """A deck that builds (and inspects) a polycrystalline cell: ``kmc microstructure``."""
 
-    UNUSED = {"run": _RUN_ONLY_SEED, "conditions": ("stack_pressure", "applied_stress")}
+    UNUSED = {"run": _RUN_ONLY_SEED, "conditions": ("stack_pressure", "applied_stress", "magnetic_field")}
     model: str = param("model", choices=("microstructure",))
     cell: CellConfig = param("cell geometry")
     microstructure: MicrostructureConfig = param("grains and features", default=MicrostructureConfig())

@@ -59,6 +59,7 @@ import scipy.sparse.linalg as spla
 
 from .codes import FACE_A, FACE_C
 from .graph import Graph
+from .magnetic import electron_shift
 from .microstructure import LI, SE
 from .material_properties import arrhenius_conductivity
 from .units import BOLTZMANN, BOLTZMANN_EV, ELEMENTARY_CHARGE
@@ -220,8 +221,10 @@ class ElectronLeak:
     params : ElectronParameters
     """
 
-    def __init__(self, graph: Graph, params: ElectronParameters):
+    def __init__(self, graph: Graph, params: ElectronParameters, hall=None):
         self.graph, self.params = graph, params
+        #: Hall vector mu_e B of the electrons [rad] (v x B on the walk; kmc.magnetic)
+        self.hall = None if hall is None or not np.any(hall) else np.asarray(hall, float)
         sd = graph.site_data
         self.band_gap = np.asarray(sd["band_gap"], float)
         self.ec = self.band_gap / 2.0
@@ -333,8 +336,12 @@ class ElectronLeak:
         se = (phase == SE) & np.isfinite(phi)
         src, dst = self.src, self.dst
         ss = se[src] & se[dst]
-        w_ss = np.exp(-(self.ec[dst[ss]] - self.ec[src[ss]]) / (2 * self.kt)
-                      + (phi[dst[ss]] - phi[src[ss]]) / (2 * vt))
+        rise = phi[dst[ss]] - phi[src[ss]]
+        if self.hall is not None:  # v x B: the drift of the electrons turns by mu_e B
+            unit = self.graph.edge_vectors[ss] / self.graph.spacing
+            rise = rise + electron_shift(src[ss], dst[ss], unit, self.graph.spacing, phi,
+                                         self.hall)
+        w_ss = np.exp(-(self.ec[dst[ss]] - self.ec[src[ss]]) / (2 * self.kt) + rise / (2 * vt))
         sm = se[src] & (phase[dst] == LI)
         w_sm = np.exp((metal_potential[dst[sm]] - phi[src[sm]]) / (2 * vt))
         fa = np.asarray(face_a, np.intp)[se[face_a]]

@@ -45,6 +45,7 @@ from .codes import FACE_A, FACE_C, RES_A, RES_C
 from .errors import KmcError
 from .graph import Graph
 from .linear_solver import LinearSolver, LinearSolverError, relative_residual
+from .magnetic import hall_divergence
 from .microstructure import GB_ALONG, GB_CROSSING, LI, SE, gb_edge_relation
 from .units import FARADAY, GAS_CONSTANT
 
@@ -245,10 +246,16 @@ class FieldSolver:
         a larger one raises :class:`FieldError`. The total current is exact whatever ``tol``
         (galvanostatic scaling); ``tol`` sets the accuracy of its distribution
         (docs/performance.md measures the error).
+    hall : array of 3 float, optional
+        Hall vector Theta = mu B of Li+ [rad] (:mod:`kmc.magnetic`): the current density turns
+        to J_0 + J_0 x Theta. The Hall currents between electrolyte sites become sources of
+        a further solve with the same matrix, repeated until the potentials change by less
+        than ``tol`` (one correction is exact to first order in |Theta|).
     """
 
     def __init__(self, graph: Graph, params: FieldParameters, conductivity=None, method="auto",
-                 tol=1e-8, direct_limit=None, amg_rebuild=1, refactor_every=50, maxiter=2000):
+                 tol=1e-8, direct_limit=None, amg_rebuild=1, refactor_every=50, maxiter=2000,
+                 hall=None):
         if method not in ("auto", "direct", "iterative"):
             raise ValueError(f"method must be 'auto', 'direct' or 'iterative', got {method!r}")
         self.graph = graph
@@ -263,6 +270,7 @@ class FieldSolver:
         #: the linear algebra: solves, warm starts and cached preconditioners
         self.linear_solver = LinearSolver(method, tol, direct_limit, amg_rebuild, refactor_every,
                                           maxiter)
+        self.hall = None if hall is None or not np.any(hall) else np.asarray(hall, float)
         h = graph.spacing
         self.area = h * h
         self.src, self.dst = graph.sources, graph.indices
@@ -426,6 +434,10 @@ class FieldSolver:
             raise FieldError(f"field solve did not converge: relative residual {exc.residual:.3e} "
                              f"after {exc.iterations} CG iterations ({exc.method})") from None
 
+        if self.hall is not None:  # the Hall currents join the right-hand sides
+            x_v, x_p, iters, h_v, h_p = self._hall(A, x_v, x_p, keep_ss, iters)
+            b_v, b_p = b_v + h_v, b_p + h_p
+
         # currents into electrode A per volt and from the pressure shifts alone; pick V
         a_edges = keep_if & (kind_of == CLASS_A)
         i_a_v = float(np.sum(g_if[a_edges] * x_v[se_of[a_edges]]))
@@ -461,6 +473,31 @@ class FieldSolver:
         sol.set_voltage(float(voltage))
         sol.seconds = wallclock.perf_counter() - start
         return sol
+
+    def _hall(self, A, x_v, x_p, keep, iters, max_steps=50):
+        """Add the Hall currents between electrolyte sites (edges ``keep``) as sources, by
+        fixed-point steps x = x_0 - A^-1 div J_H(x) (:func:`kmc.magnetic.hall_divergence`);
+        returns the potentials, the iterations and the final Hall sources."""
+        src, dst = self.src[keep], self.dst[keep]
+        unit = self.graph.edge_vectors[keep] / self.graph.spacing
+        g, n = self.g_se[keep], self.graph.n_sites
+
+        def source(x):
+            return -hall_divergence(src, dst, unit, g * (x[src] - x[dst]), self.hall, n)
+
+        base = (x_v, x_p)
+        for _ in range(max_steps):
+            d_v, d_p, it, _ = self.linear_solver.solve_pair(A, source(x_v), source(x_p),
+                                                            keys=("h1", "h2"))
+            iters += it
+            new = (base[0] + d_v, base[1] + d_p)
+            change = max(np.linalg.norm(a - b) / max(np.linalg.norm(a), 1e-300)
+                         for a, b in zip(new, (x_v, x_p)))
+            x_v, x_p = new
+            if change <= self.tol:
+                return x_v, x_p, iters, source(x_v), source(x_p)
+        raise FieldError(f"Hall correction did not converge in {max_steps} steps (|Theta| = "
+                         f"{np.linalg.norm(self.hall):.3g} rad)")
 
     # --- checkpoints ----------------------------------------------------------------------
 

@@ -100,7 +100,7 @@ class LinearSolver:
         self._hierarchy = self._amg_matrix = None  # AMG hierarchy and the matrix it was built from
         self._amg_age = 0
 
-    def solve_pair(self, A, b1: np.ndarray, b2: np.ndarray):
+    def solve_pair(self, A, b1: np.ndarray, b2: np.ndarray, keys=("x1", "x2")):
         """Solve A x1 = b1 and A x2 = b2, reusing what the last solves left.
 
         Parameters
@@ -110,6 +110,9 @@ class LinearSolver:
             cache recognises the matrix it factorised by identity.
         b1, b2 : ndarray, shape (n,)
             Right-hand sides; an all-zero ``b2`` is answered with zeros at no cost.
+        keys : (str, str)
+            Names of the warm starts of the two solves (another pair for another kind of
+            right-hand side, e.g. the Hall corrections of :class:`kmc.field.FieldSolver`).
 
         Returns
         -------
@@ -129,9 +132,9 @@ class LinearSolver:
         if method == "auto":
             method = "direct" if A.shape[0] <= self.direct_limit else "iterative"
         solve = self._direct if method == "direct" else self._amg
-        x1, it1, used = solve(A, b1, "x1")
+        x1, it1, used = solve(A, b1, keys[0])
         if np.any(b2):
-            x2, it2, _ = solve(A, b2, "x2")  # same matrix: the factors/hierarchy just made serve
+            x2, it2, _ = solve(A, b2, keys[1])  # same matrix: the factors/hierarchy just made serve
         else:
             x2, it2 = np.zeros_like(b2), 0
         if used == "direct-pcg":
@@ -143,16 +146,16 @@ class LinearSolver:
 
     def state(self) -> dict:
         """What the next solve depends on besides its inputs, as plain data: the warm starts
-        ``x1``, ``x2`` (ndarray or None), the matrices of the LU factors and of the AMG
+        ``x1``, ``x2`` (and ``h1``, ``h2`` of the Hall corrections; ndarray or None), the matrices of the LU factors and of the AMG
         hierarchy (scipy sparse or None) and their ages (int)."""
-        return {"x1": self._x.get("x1"), "x2": self._x.get("x2"),
+        return {**{k: self._x.get(k) for k in ("x1", "x2", "h1", "h2")},
                 "lu_matrix": self._lu_matrix, "lu_age": int(self._lu_age),
                 "amg_matrix": self._amg_matrix, "amg_age": int(self._amg_age)}
 
     def restore(self, state: dict) -> None:
         """Restore :meth:`state`; factors and hierarchies are rebuilt from their matrices
         (both builds are deterministic), so the next solve is bit-identical."""
-        self._x = {k: state[k] for k in ("x1", "x2") if state[k] is not None}
+        self._x = {k: state[k] for k in ("x1", "x2", "h1", "h2") if state.get(k) is not None}
         self._lu_matrix, self._lu_age = state["lu_matrix"], state["lu_age"]
         self._factors = None if self._lu_matrix is None else _splu(self._lu_matrix)
         self._amg_matrix, self._amg_age = state["amg_matrix"], state["amg_age"]

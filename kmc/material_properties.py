@@ -48,6 +48,9 @@ PROPERTIES: dict[str, PropertySpec] = {
         "S/m", "specific Li+ conductivity sigma_GB of the grain-boundary layer", 1e-12, 1e2),
     "gb_ionic_activation_energy": PropertySpec(
         "eV", "activation energy of the GB-layer Li+ conductivity (sigma*T form)", 0.0, 2.0),
+    "ionic_mobility": PropertySpec(
+        "m^2/(V*s)", "Li+ mobility mu = e D / kT (the Hall angle mu B; MODEL.md section 6)",
+        1e-16, 1e-6),
     "gb_thickness": PropertySpec(
         "m", "thickness delta_GB of the grain-boundary layer (incl. space charge)", 1e-10, 1e-6),
     "electronic_conductivity": PropertySpec(
@@ -121,6 +124,7 @@ class ResolvedMaterial:
     ionic_activation_energy: float  # eV
     gb_ionic_conductivity: float  # S/m, at temperature
     gb_ionic_activation_energy: float  # eV
+    ionic_mobility: float  # m^2/(V s), at temperature
     gb_thickness: float  # m
     electronic_conductivity: float  # S/m, at temperature
     electronic_activation_energy: float  # eV
@@ -231,7 +235,8 @@ def resolve(material: Material, temperature: float) -> ResolvedMaterial:
     With T_ref the set's reference temperature and k_B the Boltzmann constant:
 
     * ``ionic_conductivity``, ``gb_ionic_conductivity`` and ``electronic_conductivity``, each
-      with its own activation energy, follow the sigma*T Arrhenius law of
+      with its own activation energy, and ``ionic_mobility`` (with the bulk ionic one: the
+      carrier density is fixed) follow the sigma*T Arrhenius law of
       :func:`arrhenius_conductivity`: sigma(T) = sigma_ref (T_ref/T) exp(-(E_a/k_B)(1/T - 1/T_ref)).
     * ``exchange_current_density`` and ``internal_exchange_current_density`` follow
       i0(T) = i0_ref exp(-(E_a/k_B)(1/T - 1/T_ref)) (:func:`arrhenius`) with
@@ -251,6 +256,7 @@ def resolve(material: Material, temperature: float) -> ResolvedMaterial:
     t_ref = material.reference_temperature
     v = {name: material.values[name].value for name in PROPERTIES}
     for sigma, energy in (("ionic_conductivity", "ionic_activation_energy"),
+                          ("ionic_mobility", "ionic_activation_energy"),
                           ("gb_ionic_conductivity", "gb_ionic_activation_energy"),
                           ("electronic_conductivity", "electronic_activation_energy")):
         v[sigma] = arrhenius_conductivity(v[sigma], v[energy], temperature, t_ref)

@@ -23,7 +23,7 @@ MERGED_SCALARS = ("t_short", "charge_at_short", "ccd", "short_path_gb_fraction",
                   "short_path_gb_site_fraction", "short_path_tortuosity", "short_path_length",
                   "short_void_rim_distance", "face_void_rim_distance",
                   "gb_site_fraction", "gb_edge_fraction", "crack_span_time", "quantum_charge",
-                  "cell_area")
+                  "cell_area", "ionic_hall_angle", "ionic_hall_angle_1T", "electron_hall_angle_1T")
 
 
 #: Snapshot maps of every task kept in the merge (dims: sweep axes, replica, snapshot, z, y, x).

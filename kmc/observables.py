@@ -166,6 +166,11 @@ SCALARS = {
                                "at random; NaN: no short, or no such void)"),
     "gb_edge_fraction": ("1", "fraction of nearest-neighbour edges that cross a grain boundary"),
     "crack_span_time": ("s", "first observation at which Li or empty crack spans the cell (NaN if never)"),
+    "ionic_hall_angle": ("rad", "Hall angle mu |B| of the Li+ current in this run (the deck's "
+                         "plating.hall_angle if given: an exploratory override)"),
+    "ionic_hall_angle_1T": ("rad", "Hall angle of the Li+ current at 1 T (its mobility x 1 T)"),
+    "electron_hall_angle_1T": ("rad", "Hall angle of the leaking electrons at 1 T (the "
+                               "calibrated electron mobility x 1 T; NaN without the leak)"),
     "quantum_charge": ("C", "charge quantum q = F h^3 / (n_q V_m)"),
     "cell_area": ("m2", "electrode area A_cell (2D: width x one site)"),
     "events_by_kind": ("1", "events fired per channel kind"),

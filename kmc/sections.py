@@ -50,7 +50,7 @@ class ConditionsConfig(Validated):
     (``inputs/materials``), for plating and microstructure decks alike; the lattice gas, a test
     model, needs no wider one (its overflow guard still protects strong fields). Li metal melts
     at 453.65 K: above it the plating model's solid-Li creep law no longer applies. The
-    lattice-gas deck rejects ``stack_pressure`` and ``applied_stress``.
+    lattice-gas deck rejects ``stack_pressure``, ``applied_stress`` and ``magnetic_field``.
     """
 
     KEY = "conditions"
@@ -60,6 +60,10 @@ class ConditionsConfig(Validated):
     applied_stress: tuple[float, ...] = param(
         "applied normal stresses (sigma_xx, sigma_yy, sigma_zz), compression positive", unit="Pa",
         default=(0.0, 0.0, 0.0), length=(3,), lo=-1e10, hi=1e10)
+    magnetic_field: tuple[float, ...] = param(
+        "magnetic flux density (B_x, B_y, B_z): the Hall term of the Li+ current and v x B on "
+        "electron walks (MODEL.md section 6)", unit="T", default=(0.0, 0.0, 0.0), length=(3,),
+        lo=-100.0, hi=100.0)
 
 
 @dataclass(frozen=True)

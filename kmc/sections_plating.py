@@ -124,6 +124,10 @@ class PlatingConfig(Validated):
         "eta_n: the nucleation barrier scales as (eta_n/eta)^2 with the driving force eta of "
         "the electrons (classical nucleation, Pei et al. 2017: Li nucleation overpotentials of "
         "tens to hundreds of mV); 0: dG* for any eta > 0", unit="V", default=0.1, lo=0.0, hi=10.0)
+    hall_angle: float | None = param(
+        "EXPLORATORY override of the Li+ Hall angle |Theta| = mu |B| (tan theta_H, along B; "
+        "physical: 5e-11 rad at 1 T in LLZO); recorded in the dataset as an override",
+        unit="", default=None, lo=-1.0, hi=1.0)
     stripping_voids: bool = param("electrode-face sites detach where the stripping current "
                                   "exceeds the resupply limit and heal under stack pressure "
                                   "(MODEL.md 5.8)", default=False)

@@ -15,6 +15,7 @@ import numpy as np
 from ..clusters import CLASS_FLOATING
 from ..codes import CH_ELECTRON, CH_NUCLEATE, RES_A, RES_C
 from ..electrons import ElectronFluxes, ElectronLeak, ElectronParameters
+from ..magnetic import hall_vector
 from ..microstructure import LI, SE
 from .base import Channels, Epoch, Event
 
@@ -27,11 +28,13 @@ class ElectronLeakEvents(Event):
     def __init__(self, sim):
         super().__init__(sim)
         cfg, cell = sim.plating, sim.cell
-        self.leak = ElectronLeak(cell.graph, ElectronParameters.calibrated(
+        params = ElectronParameters.calibrated(
             sim.material, trap_attempt_frequency=cfg.trap_attempt_frequency,
             nucleation_attempt_frequency=cfg.nucleation_attempt_frequency,
             nucleation_barrier=cfg.nucleation_barrier,
-            nucleation_overpotential=cfg.nucleation_overpotential))
+            nucleation_overpotential=cfg.nucleation_overpotential)
+        self.leak = ElectronLeak(cell.graph, params, hall=hall_vector(
+            params.mobility, sim.conditions.magnetic_field))
         self._fluxes = None  # the last epoch's traffic (observed: trapped electrons, leakage)
         self._pending, self._phase = (), None  # phases (weight, field) still to be solved for
 

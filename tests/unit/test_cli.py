@@ -114,7 +114,7 @@ def test_set_overrides_a_deck_value_with_units(tmp_path, small_deck_text, capsys
     assert main(["run", str(deck), "-o", str(out), "-q", "--set", "conditions.temprature=3 K"]) == 2
     assert capsys.readouterr().err == (
         "kmc: error: conditions.temprature: unknown key; did you mean 'temperature'? (allowed in "
-        "conditions: temperature, stack_pressure, applied_stress)\n")
+        "conditions: temperature, stack_pressure, applied_stress, magnetic_field)\n")
 
 
 def test_the_command_limits_blas_threads_before_numpy_loads():

@@ -214,7 +214,7 @@ def test_replace_changes_checked_together():
 @pytest.mark.parametrize("key,value,message", [
     ("conditions.temprature", "60 degC",
      "conditions.temprature: unknown key; did you mean 'temperature'? (allowed in conditions: "
-     "temperature, stack_pressure, applied_stress)"),
+     "temperature, stack_pressure, applied_stress, magnetic_field)"),
     ("lattice_gass.coverage", 0.1,
      "lattice_gass: unknown key; did you mean 'lattice_gas'? (allowed in the deck: model, lattice, "
      "run, lattice_gas, field, conditions, output)"),

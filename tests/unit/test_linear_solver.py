@@ -34,7 +34,7 @@ def test_restored_state_gives_bit_identical_solves(method):
     for k in range(4):
         run.solve_pair(laplacian(n, k), *rhs(n, k))
     state = run.state()
-    assert set(state) == {"x1", "x2", "lu_matrix", "lu_age", "amg_matrix", "amg_age"}
+    assert set(state) == {"x1", "x2", "h1", "h2", "lu_matrix", "lu_age", "amg_matrix", "amg_age"}
     assert all(isinstance(v, PLAIN) or sp.issparse(v) for v in state.values())
     resumed = LinearSolver(method, tol=1e-10, refactor_every=3)
     resumed.restore(state)

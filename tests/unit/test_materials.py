@@ -283,7 +283,7 @@ def test_material_survives_pickling():
 
 ALL_PROPERTIES = (
     "ionic_conductivity, ionic_activation_energy, gb_ionic_conductivity, "
-    "gb_ionic_activation_energy, gb_thickness, electronic_conductivity, "
+    "gb_ionic_activation_energy, ionic_mobility, gb_thickness, electronic_conductivity, "
     "electronic_activation_energy, electron_leak_path_factor, band_gap, gb_band_gap, "
     "crack_band_gap, youngs_modulus, shear_modulus, poisson_ratio, gb_modulus_ratio, fracture_toughness, "
     "gb_fracture_toughness, trap_depth_gb, trap_depth_triple_junction, trap_depth_pore, "
@@ -419,7 +419,7 @@ FILE_CASES = {
         "(temperature T_ref at which the values are given)"),
     "syntax": (
         "\ngrain_size = {", "\noops\ngrain_size = {",
-        "TOML syntax error: Expected '=' after a key in a key/value pair (at line 46, column 5)"),
+        "TOML syntax error: Expected '=' after a key in a key/value pair (at line 47, column 5)"),
 }
 
 
