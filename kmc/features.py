@@ -80,6 +80,7 @@ def add_contour(m: Microstructure, kind: str, height: float, period: float) -> N
     below = z[None, None, :] < h[:, :, None]
     m.phase[below] = LI
     m.feature[below] = FEATURE_CONTOUR
+    m.contour = (kind, height, period)
 
 
 #: Flaw-depth distributions of ``[microstructure.flaws] depth_distribution`` (MODEL.md 10.3).

@@ -299,8 +299,13 @@ class FieldSolver:
         self.g_half = 2.0 * self.area * self.sigma / h
         self.g_half_z = self.g_half + np.where(beside_z_boundary, sheet, 0.0)
         #: ionic half-bond of every directed edge seen from a metal site at its source: the
-        #: SE half-bond, with the GB layer in series where the edge crosses a boundary
+        #: SE half-bond (from the SE site to the true surface of a contoured electrode,
+        #: ``edge_data["interface_cut"]``), with the GB layer in series where the edge crosses
+        #: a boundary
         g_half_dst = self.g_half[self.dst]
+        cut = graph.edge_data.get("interface_cut")
+        if cut is not None:  # a contoured electrode: the true surface lies cut h from the SE site
+            g_half_dst = np.where(cut == 0.5, g_half_dst, self.area * self.sigma[self.dst] / (cut * h))
         if p.gb_thickness > 0:
             g_half_dst = np.where(crossing, 1.0 / (1.0 / g_half_dst + p.gb_thickness
                                                     / (self.area * p.gb_conductivity)), g_half_dst)

@@ -59,6 +59,10 @@ class Microstructure:
     contact : ndarray of bool or None, shape ``shape``
         False on electrode-face sites that start out of contact with their electrode (contact
         patches, MODEL.md 10.1); None for full contact.
+    contour : tuple or None
+        (kind, peak height [m], peak separation [m]) of a contoured electrode
+        (:func:`kmc.features.add_contour`), whose true surface the graph's ``interface_cut``
+        locates between the sites; None for a flat one.
     gb_toughness_factor : ndarray or None, shape (n_gb_pairs,)
         Intergranular toughness of each boundary (in :meth:`gb_pairs` order) relative to the
         material's (MODEL.md 10.4: boundaries differ); None for one value everywhere.
@@ -75,6 +79,7 @@ class Microstructure:
     feature: np.ndarray = field(default=None)
     gb_toughness_factor: np.ndarray = field(default=None)
     contact: np.ndarray = field(default=None)
+    contour: tuple = field(default=None)
     _scan_cache: tuple = field(default=None, init=False, repr=False, compare=False)
 
     def __post_init__(self):
@@ -296,6 +301,8 @@ class Microstructure:
                 "triple_junction": g.from_grid(tj).astype(np.uint8), "feature": g.from_grid(self.feature)}
         relation = gb_edge_relation(g, grain)
         edge = {"type": edge_type, "gb_relation": relation}
+        if self.contour is not None:
+            edge["interface_cut"] = contour_cuts(g, self.feature, self.phase, self.contour)
         if material is not None:
             site.update({k: g.from_grid(v) for k, v in self.site_properties(material).items()})
             k_gb = material.gb_fracture_toughness
@@ -305,6 +312,42 @@ class Microstructure:
             edge["fracture_toughness"] = np.where(relation == GB_ALONG, k_gb,
                                                   material.fracture_toughness)
         return g.with_data(site=site, edge=edge)
+
+
+def contour_cuts(graph: Graph, feature: np.ndarray, phase: np.ndarray, contour) -> np.ndarray:
+    """Where a contoured electrode's true surface crosses its interface edges (cut cells).
+
+    For every directed edge from a Li site of the contour (FEATURE_CONTOUR) to an electrolyte
+    site, the fraction t of the edge, measured from the electrolyte site's centre, at which
+    the surface z = h(x, y) (:func:`kmc.features.contour_height`) lies (bisection to 1e-12);
+    0.5 (the lattice face) on every other edge. The ionic field then places the Dirichlet
+    surface where it is (Shortley & Weller 1938, J. Appl. Phys. 9, 334) instead of on the
+    staircase of site faces, whose corners concentrate current more the finer the grid.
+    """
+    from .features import FEATURE_CONTOUR, contour_height
+
+    kind, height, period = contour
+    src, dst = graph.sources, graph.indices
+    feat, ph = graph.from_grid(feature), graph.from_grid(phase)
+    cut = np.full(src.size, 0.5)
+    edges = np.flatnonzero((feat[src] == FEATURE_CONTOUR) & (ph[src] == LI) & (ph[dst] == SE))
+    if edges.size == 0:
+        return cut
+    start = graph.positions[dst[edges]]
+    step = -graph.edge_vectors[edges]  # from the electrolyte site toward the Li site
+    dimension = 3 if np.any(graph.edge_vectors[:, 1]) else 2
+
+    def above(t):  # > 0 where the point t along the edge lies in the electrolyte
+        p = start + t[:, None] * step
+        return p[:, 2] - contour_height(kind, p[:, 0], p[:, 1], height, period, dimension)
+
+    lo, hi = np.zeros(edges.size), np.ones(edges.size)
+    for _ in range(45):  # bisection: above(lo) > 0 >= above(hi)
+        mid = 0.5 * (lo + hi)
+        inside = above(mid) > 0
+        lo, hi = np.where(inside, mid, lo), np.where(inside, hi, mid)
+    cut[edges] = np.clip(0.5 * (lo + hi), 1e-3, 1.0)
+    return cut
 
 
 def gb_edge_relation(graph: Graph, grain: np.ndarray) -> np.ndarray:
