@@ -156,3 +156,23 @@ def test_pyproject_lists_every_package_and_maps_the_inputs():
     assert setuptools["package-dir"] == {"kmc.inputs": "inputs"}
     assert setuptools["package-data"] == {"kmc.inputs": ["*.toml", "materials/*.toml",
                                                          "scenarios/*.toml"]}
+
+
+SCENARIOS = sorted(p.stem for p in INPUTS.glob("scenarios/*.toml"))
+
+
+@pytest.mark.parametrize("name", SCENARIOS)
+def test_every_sweep_point_of_every_scenario_deck_builds_and_runs(name):
+    """Each scenario deck's first task at every sweep point (a run deck: itself) builds its
+    cell and runs its first 20 events to a clean stop (the whole runs, and what they give,
+    are in docs/scenarios.md)."""
+    import kmc
+    from kmc.ensemble import Ensemble
+
+    deck = load_deck(INPUTS / "scenarios" / f"{name}.toml")
+    decks = ([Ensemble(deck).task_deck(t) for t in Ensemble(deck).tasks if t.replica == 0]
+             if getattr(deck, "ensemble", None) is not None else [deck])
+    for d in decks:
+        result = kmc.Simulation.from_deck(d.replace("run.max_events", 20)).run()
+        assert result.stop_reason in ("max_events", "short", "duration", "protocol_end"), (
+            name, result.stop_reason)
