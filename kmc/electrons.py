@@ -57,7 +57,6 @@ import scipy.sparse as sp
 import scipy.sparse.csgraph as csgraph
 import scipy.sparse.linalg as spla
 
-from .codes import FACE_A, FACE_C
 from .graph import Graph
 from .magnetic import electron_shift
 from .microstructure import LI, SE

@@ -97,9 +97,8 @@ class Simulation:
         if plating.charge_transfer == "none":
             params = FieldParameters(**{**params.__dict__, "exchange_current_density": math.inf,
                                         "internal_exchange_current_density": math.inf})
-        #: Hall vector Theta = mu B of Li+ [rad] (kmc.magnetic; the deck may override |Theta|)
         self.hall = hall_vector(self.material.ionic_mobility, conditions.magnetic_field,
-                                plating.hall_angle)
+                                plating.hall_angle)  # Li+ Theta = mu B [rad], kmc.magnetic
         self.solver = FieldSolver(cell.graph, params, method=run.field_solver, hall=self.hall)
         self.phase = np.asarray(cell.graph.site_data["phase"]).astype(np.uint8)
         self.bitgen = np.random.PCG64(np.random.SeedSequence(run.seed).spawn(2)[1])  # [0]: the cell
@@ -430,7 +429,6 @@ class Simulation:
         short, cell = self.short, self.cell
         voids = self.event("stripping_voids")
         rim, rim_random = voids.rim_distances() if voids else (math.nan, math.nan)
-        leak = self.event("electron_leak")
         scalars = {
             "t_short": self.t_short,
             "charge_at_short": self.charge_at_short,
@@ -444,9 +442,10 @@ class Simulation:
             "short_void_rim_distance": rim, "face_void_rim_distance": rim_random,
             "gb_edge_fraction": float(cell.gb_edge.mean()),
             "crack_span_time": self.recorder.crack_span_time,
-            "ionic_hall_angle": float(np.linalg.norm(self.hall)),
-            "ionic_hall_angle_1T": self.material.ionic_mobility * 1.0,
-            "electron_hall_angle_1T": (leak.leak.params.mobility * 1.0 if leak else math.nan),
+            "ionic_hall_angle": float(np.linalg.norm(self.hall)),  # rad; per tesla: the mobility
+            "ionic_hall_angle_1T": self.material.ionic_mobility,
+            "electron_hall_angle_1T": (leak.leak.params.mobility if (leak := self.event(
+                "electron_leak")) else math.nan),
             "quantum_charge": self.quantum,
             "cell_area": cell.area,
             "events_by_kind": self.kernel.event_counts,

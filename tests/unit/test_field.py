@@ -344,7 +344,7 @@ def _column_peak(per_period, H_over_S, cut_cells=True):
 
 def test_the_peak_current_of_a_contoured_interface_converges_with_refinement():
     """Seed 004's contoured interfaces (H/S = 1/6, i0 -> inf): with the true surface placed
-    on its interface edges (cut cells, :func:`kmc.microstructure.contour_cuts`) the per-column
+    on its interface edges (cut cells, :func:`kmc.features.contour_cuts`) the per-column
     j_max / j_mean agrees within 3% between S = 60 and 120 sites per period (measured 1.686 and
     1.687); on the staircase of site faces it grows with refinement, its corners sharper at
     every scale (2.43 and 2.55)."""
