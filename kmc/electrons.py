@@ -58,6 +58,7 @@ import scipy.sparse.csgraph as csgraph
 import scipy.sparse.linalg as spla
 
 from .graph import Graph
+from .linear_solver import deterministic_amg
 from .magnetic import electron_shift
 from .microstructure import LI, SE
 from .material_properties import arrhenius_conductivity
@@ -238,11 +239,7 @@ class ElectronLeak:
         self.barrier = params.nucleation_barrier * np.asarray(sd["youngs_modulus"], float) / (
             params.bulk_modulus)
         self.src, self.dst = graph.sources, graph.indices
-        key = self.src.astype(np.int64) * graph.n_sites + self.dst
-        order = np.argsort(key)
-        #: index of each directed edge's reverse
-        self.reverse = order[np.searchsorted(key[order], self.dst.astype(np.int64)
-                                             * graph.n_sites + self.src)]
+        self.reverse = graph.edge_index(self.dst, self.src)  #: each directed edge's reverse
         #: walks on more live sites are solved by AMG-preconditioned CG (2D: LU is fast)
         self.direct_limit = 200_000 if np.diff(graph.indptr).max(initial=0) <= 4 else 10_000
 
@@ -400,8 +397,6 @@ class ElectronLeak:
         positive definite (the walk is absorbed); v = pi^(1/2) (I - K)^-1 pi^(-1/2) b.
         Sparse LU of the walk fills in badly in 3D (8.6 s a factorisation at 49,152 sites).
         """
-        import pyamg
-
         n, src, dst = live.size, self.src[keep], self.dst[keep]
         reverse = self.reverse[keep]
         q_full = np.zeros(self.src.size)
@@ -415,12 +410,7 @@ class ElectronLeak:
         log_pi[live] = (np.log(total[live]) - u[live] - np.log1p(-absorb[live]))
         log_pi[live] -= log_pi[live].max()
         half = np.exp(0.5 * log_pi)
-        state = np.random.get_state()  # pyamg draws its spectral-radius start vectors
-        try:
-            np.random.seed(0)
-            M = pyamg.smoothed_aggregation_solver(S, symmetry="symmetric").aspreconditioner()
-        finally:
-            np.random.set_state(state)
+        M = deterministic_amg(S).aspreconditioner()
         out = np.zeros_like(b)
         for col in range(b.shape[1]):
             rhs = np.where(live, b[:, col] / np.where(live, half, 1.0), 0.0)

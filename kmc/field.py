@@ -45,7 +45,7 @@ from .codes import FACE_A, FACE_C, RES_A, RES_C
 from .errors import KmcError
 from .graph import Graph
 from .linear_solver import LinearSolver, LinearSolverError, relative_residual
-from .magnetic import hall_divergence
+from .magnetic import hall_fixed_point
 from .microstructure import GB_ALONG, GB_CROSSING, LI, SE, gb_edge_relation
 from .units import FARADAY, GAS_CONSTANT
 
@@ -247,10 +247,9 @@ class FieldSolver:
         (galvanostatic scaling); ``tol`` sets the accuracy of its distribution
         (docs/performance.md measures the error).
     hall : array of 3 float, optional
-        Hall vector Theta = mu B of Li+ [rad] (:mod:`kmc.magnetic`): the current density turns
-        to J_0 + J_0 x Theta. The Hall currents between electrolyte sites become sources of
-        a further solve with the same matrix, repeated until the potentials change by less
-        than ``tol`` (one correction is exact to first order in |Theta|).
+        Hall vector Theta = mu B of Li+ [rad]: the current density turns to J_0 + J_0 x Theta,
+        the Hall currents being sources of further solves with the same matrix
+        (:func:`kmc.magnetic.hall_fixed_point`).
     """
 
     def __init__(self, graph: Graph, params: FieldParameters, conductivity=None, method="auto",
@@ -440,7 +439,16 @@ class FieldSolver:
                              f"after {exc.iterations} CG iterations ({exc.method})") from None
 
         if self.hall is not None:  # the Hall currents join the right-hand sides
-            x_v, x_p, iters, h_v, h_p = self._hall(A, x_v, x_p, keep_ss, iters)
+            solved = hall_fixed_point(
+                lambda r_v, r_p: self.linear_solver.solve_pair(A, r_v, r_p, keys=("h1", "h2")),
+                x_v, x_p, self.src[keep_ss], self.dst[keep_ss],
+                self.graph.edge_vectors[keep_ss] / self.graph.spacing, self.g_se[keep_ss],
+                self.hall, self.tol)
+            if solved is None:
+                raise FieldError("Hall correction did not converge (|Theta| = "
+                                 f"{np.linalg.norm(self.hall):.3g} rad)")
+            x_v, x_p, it, h_v, h_p = solved
+            iters += it
             b_v, b_p = b_v + h_v, b_p + h_p
 
         # currents into electrode A per volt and from the pressure shifts alone; pick V
@@ -478,31 +486,6 @@ class FieldSolver:
         sol.set_voltage(float(voltage))
         sol.seconds = wallclock.perf_counter() - start
         return sol
-
-    def _hall(self, A, x_v, x_p, keep, iters, max_steps=50):
-        """Add the Hall currents between electrolyte sites (edges ``keep``) as sources, by
-        fixed-point steps x = x_0 - A^-1 div J_H(x) (:func:`kmc.magnetic.hall_divergence`);
-        returns the potentials, the iterations and the final Hall sources."""
-        src, dst = self.src[keep], self.dst[keep]
-        unit = self.graph.edge_vectors[keep] / self.graph.spacing
-        g, n = self.g_se[keep], self.graph.n_sites
-
-        def source(x):
-            return -hall_divergence(src, dst, unit, g * (x[src] - x[dst]), self.hall, n)
-
-        base = (x_v, x_p)
-        for _ in range(max_steps):
-            d_v, d_p, it, _ = self.linear_solver.solve_pair(A, source(x_v), source(x_p),
-                                                            keys=("h1", "h2"))
-            iters += it
-            new = (base[0] + d_v, base[1] + d_p)
-            change = max(np.linalg.norm(a - b) / max(np.linalg.norm(a), 1e-300)
-                         for a, b in zip(new, (x_v, x_p)))
-            x_v, x_p = new
-            if change <= self.tol:
-                return x_v, x_p, iters, source(x_v), source(x_p)
-        raise FieldError(f"Hall correction did not converge in {max_steps} steps (|Theta| = "
-                         f"{np.linalg.norm(self.hall):.3g} rad)")
 
     # --- checkpoints ----------------------------------------------------------------------
 

@@ -85,6 +85,14 @@ class Graph:
         grid = np.asarray(grid)
         return np.ascontiguousarray(grid.reshape((-1,) + grid.shape[len(self.shape):])[self.grid_index])
 
+    def edge_index(self, sources, targets) -> np.ndarray:
+        """Index of the directed edge from each of ``sources`` to the matching ``targets``
+        (every pair must be an edge)."""
+        key = self.sources.astype(np.int64) * self.n_sites + self.indices
+        order = np.argsort(key)
+        wanted = np.asarray(sources, np.int64) * self.n_sites + np.asarray(targets)
+        return order[np.searchsorted(key[order], wanted)]
+
     def to_grid(self, values) -> np.ndarray:
         """Per-site ``values`` (leading axis n_sites) arranged on the lattice, shape ``shape``."""
         values = np.asarray(values)

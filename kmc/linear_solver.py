@@ -159,7 +159,7 @@ class LinearSolver:
         self._lu_matrix, self._lu_age = state["lu_matrix"], state["lu_age"]
         self._factors = None if self._lu_matrix is None else _splu(self._lu_matrix)
         self._amg_matrix, self._amg_age = state["amg_matrix"], state["amg_age"]
-        self._hierarchy = None if self._amg_matrix is None else _deterministic_amg(self._amg_matrix)
+        self._hierarchy = None if self._amg_matrix is None else deterministic_amg(self._amg_matrix)
 
     # --- backends -------------------------------------------------------------------------
 
@@ -187,7 +187,7 @@ class LinearSolver:
             stale = self._amg_matrix is not A and (self._amg_age >= self.amg_rebuild
                                                    or attempt == 1)
             if self._hierarchy is None or stale:
-                self._hierarchy = _deterministic_amg(A)
+                self._hierarchy = deterministic_amg(A)
                 self._amg_matrix, self._amg_age = A, 0
             M = self._hierarchy.aspreconditioner(cycle="V")
             x, iters = self._pcg(A, b, key, M, self.maxiter)
@@ -226,7 +226,7 @@ def _splu(A):
                      options={"SymmetricMode": True})
 
 
-def _deterministic_amg(A):
+def deterministic_amg(A):
     """Smoothed-aggregation hierarchy of A, independent of the global numpy random state.
 
     pyamg estimates spectral radii from ``np.random.rand`` start vectors; the global state is

@@ -12,7 +12,8 @@ solid electrolyte does not notice laboratory fields (VALIDATION.md C11). ``hall_
 On the lattice, the Hall current of an edge is the average of its two sites' J_0 x Theta
 projected on the edge, where a site's J_0 is the average of its edge currents per direction
 (:func:`hall_divergence`); the ionic field takes it as a source and is solved again
-(:class:`kmc.field.FieldSolver`, fixed point, exact to first order after one step).
+(:func:`hall_fixed_point`, called by :class:`kmc.field.FieldSolver`; exact to first order
+after one step).
 """
 from __future__ import annotations
 
@@ -60,3 +61,30 @@ def electron_shift(src, dst, unit, spacing: float, phi, theta_e) -> np.ndarray:
     # (E x Theta_e) . unit * spacing
     extra = np.cross(field, theta_e)
     return 0.5 * np.einsum("ij,ij->i", extra[src] + extra[dst], unit) * spacing
+
+
+def hall_fixed_point(solve_pair, x_v, x_p, src, dst, unit, conductance, theta, tol,
+                     max_steps=50):
+    """Potentials with the Hall currents between electrolyte sites as sources: fixed-point
+    steps x = x_0 - A^-1 div J_H(x) from the potentials ``x_v``, ``x_p`` of the field's two
+    right-hand sides, ``solve_pair(r_v, r_p)`` solving A d = r for both (returning ``(d_v,
+    d_p, iterations, method)``), over the edges ``src`` -> ``dst`` with unit vectors ``unit``
+    and conductances [S]. Stops when the potentials change by at most ``tol`` (relative);
+    returns (x_v, x_p, iterations, Hall source of x_v, of x_p), or None after ``max_steps``.
+    """
+    n = x_v.size
+
+    def source(x):
+        return -hall_divergence(src, dst, unit, conductance * (x[src] - x[dst]), theta, n)
+
+    base, iters = (x_v, x_p), 0
+    for _ in range(max_steps):
+        d_v, d_p, it, _ = solve_pair(source(x_v), source(x_p))
+        iters += it
+        new = (base[0] + d_v, base[1] + d_p)
+        change = max(np.linalg.norm(a - b) / max(np.linalg.norm(a), 1e-300)
+                     for a, b in zip(new, (x_v, x_p)))
+        x_v, x_p = new
+        if change <= tol:
+            return x_v, x_p, iters, source(x_v), source(x_p)
+    return None

@@ -329,10 +329,7 @@ def _column_peak(per_period, H_over_S, cut_cells=True):
         g.site_data["phase"], current=1e-9)
     lattice = sol.interface_metal >= 0
     edge = np.full(lattice.size, -1)
-    key = g.sources.astype(np.int64) * g.n_sites + g.indices
-    order = np.argsort(key)
-    edge[lattice] = order[np.searchsorted(key[order], sol.interface_metal[lattice].astype(
-        np.int64) * g.n_sites + sol.interface_se[lattice])]
+    edge[lattice] = g.edge_index(sol.interface_metal[lattice], sol.interface_se[lattice])
     cut = g.edge_data.get("interface_cut", np.full(g.n_edges, 0.5))
     x = g.positions[sol.interface_se, 0].copy()
     x[lattice] -= cut[edge[lattice]] * g.edge_vectors[edge[lattice], 0]
