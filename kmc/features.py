@@ -138,18 +138,37 @@ def sample_flaw_depths(rng, n: int, kind: str, median: float, spread: float) -> 
     raise ValueError(f"unknown flaw depth distribution {kind!r}")
 
 
+def groove_slope(toughness: float, gb_toughness: float, gb_modulus_ratio: float) -> float:
+    """Slope m = gamma_GB / (2 gamma_s) = cos(psi/2) of a grain boundary's thermal groove
+    (dihedral angle psi) from its toughness: m = max(0, 1 - G_c,GB / G_c).
+
+    A boundary's work of separation is 2 gamma_s - gamma_GB (Rice & Wang 1989, Mater. Sci.
+    Eng. A 107, 23) against 2 gamma_s across a grain, so G_c,GB / G_c = (K_GB / K_IC)^2 / r_E
+    with G = K^2 / E' (transgranular toughness ``toughness`` and intergranular
+    ``gb_toughness`` [Pa m^0.5], GB modulus ratio r_E). LLZO (0.5 and 1.0 MPa m^0.5,
+    r_E = 0.5): m = 0.5, psi = 120 deg; a boundary as strong as the grains (m = 0) has no
+    groove. At one sintering history a groove's depth is proportional to m (Mullins 1957,
+    J. Appl. Phys. 28, 333: d = 0.973 m (B t)^(1/4)).
+    """
+    ratio = (gb_toughness / toughness) ** 2 / gb_modulus_ratio
+    return max(0.0, 1.0 - ratio)
+
+
 def flaw_depths(rng, n: int, kind: str, median: float, spread: float, max_depth: float,
-                spacing: float) -> np.ndarray:
-    """``n`` flaw depths [m] from :func:`sample_flaw_depths`, rounded to whole sites of
-    ``spacing``, at least one site and at most ``floor(max_depth / spacing)`` sites."""
-    a = sample_flaw_depths(rng, n, kind, median, spread)
+                spacing: float, scale: float = 1.0) -> np.ndarray:
+    """``n`` flaw depths [m] from :func:`sample_flaw_depths` times ``scale``, rounded to whole
+    sites of ``spacing``, at least one site and at most ``floor(max_depth / spacing)`` sites
+    (``scale`` 0: all zero, no flaws)."""
+    a = scale * sample_flaw_depths(rng, n, kind, median, spread)
+    if scale == 0.0:
+        return a
     top = max(1, int(math.floor(max_depth / spacing * (1 + 1e-9))))
     return np.clip(np.rint(a / spacing), 1, top) * spacing
 
 
 def add_flaws(m: Microstructure, rng, depth: float, width: float, mean_spacing: float = 0.0,
               x_positions=(), y_positions=(), distribution: str = "fixed", spread: float = 0.0,
-              max_depth: float = 0.0, far_face: bool = False) -> int:
+              max_depth: float = 0.0, far_face: bool = False, depth_scale: float = 1.0) -> int:
     """Li-filled surface flaws at the plating interface (z = 0), or with ``far_face`` at the
     counter electrode (z = L, depth measured down from it), connected to the electrode.
 
@@ -164,6 +183,10 @@ def add_flaws(m: Microstructure, rng, depth: float, width: float, mean_spacing: 
     modulus, clipped at ``max_depth``, 0 = one site less than the thickness), drawn from ``rng``
     after the positions, one per flaw in position order (listed, then Poisson-placed). The
     fixed distribution draws nothing more.
+
+    ``depth_scale`` multiplies every depth before rounding (flaws that are grain-boundary
+    grooves: :func:`groove_slope`); 0 leaves no flaw, after the same draws, so the stream
+    of later features does not change. Returns the number of flaws carved.
     """
     if depth <= 0.0:
         return 0
@@ -192,10 +215,13 @@ def add_flaws(m: Microstructure, rng, depth: float, width: float, mean_spacing: 
         return (d > -0.5 * width + eps) & (d <= 0.5 * width + eps)
 
     if distribution == "fixed":
-        depths = [depth] * len(xs)
+        depths = [depth * depth_scale] * len(xs)
     else:
         clip = max_depth or (m.shape[2] - 1) * m.spacing
-        depths = flaw_depths(rng, len(xs), distribution, depth, spread, clip, m.spacing)
+        depths = flaw_depths(rng, len(xs), distribution, depth, spread, clip, m.spacing,
+                             depth_scale)
+    if depth_scale == 0.0:
+        return 0
     for x0, y0, a in zip(xs, ys, depths):
         depth_mask = (z > m.shape[2] * m.spacing - a) if far_face else (z < a)
         in_x = within(x, x0, W, m.periodic[0])

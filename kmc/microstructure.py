@@ -21,7 +21,7 @@ import numpy as np
 from .codes import LI, SE, VOID  # site phases (MODEL.md section 2), shared with the kernels
 from .errors import ConfigError
 from .features import (add_contact, add_contour, add_flaws, add_inclusion, add_pores, adjacent,
-                       contour_cuts, pressed_contact_fraction)
+                       contour_cuts, groove_slope, pressed_contact_fraction)
 from .graph import Graph, lattice_graph
 from .tessellation import disorientation, grain_diameters, random_orientations, voronoi_grains
 
@@ -459,9 +459,10 @@ def build(deck, rng=None, material=None) -> Microstructure:
     if cfg.contour.kind != "flat" and cfg.contour.height > 0:
         add_contour(m, cfg.contour.kind, cfg.contour.height, cfg.contour.period)
     f = cfg.flaws
+    scale = groove_depth_scale(deck, material) if f.origin == "grain_boundary_grooves" else 1.0
     for far_face in (False, True) if f.faces == "both" else (False,):
         add_flaws(m, rng, f.depth, f.width, f.mean_spacing, f.x_positions, f.y_positions,
-                  f.depth_distribution, f.depth_spread, f.max_depth, far_face)
+                  f.depth_distribution, f.depth_spread, f.max_depth, far_face, scale)
     add_pores(m, rng, cfg.pores.fraction, cfg.pores.radius, cfg.pores.gb_preference)
     inc = getattr(cfg, "inclusion", None)
     if inc is not None and inc.length > 0:
@@ -479,6 +480,33 @@ def build(deck, rng=None, material=None) -> Microstructure:
                                                 contact.hardness_factor * li.yield_strength)
         add_contact(m, rng, fraction, contact.patch_size)
     return m
+
+
+def groove_depth_scale(deck, material) -> float:
+    """m_deck / m_set: the groove slope of the deck's grain boundaries (``material``, with
+    its overrides) over that of the material set's own (:func:`kmc.features.groove_slope`),
+    which scales flaws that are grain-boundary grooves (``microstructure.flaws.origin``).
+
+    Raises
+    ------
+    ConfigError
+        If the cell has no grain boundaries (not Voronoi or imported grains), or the set's
+        boundaries have no groove.
+    """
+    from .materials import load_material
+
+    key = "microstructure.flaws.origin = 'grain_boundary_grooves'"
+    if deck.microstructure.kind not in ("voronoi", "import"):
+        raise ConfigError(f"{key}: a {deck.microstructure.kind.replace('_', ' ')} cell has no "
+                          "grain boundaries; use origin = 'surface'")
+    base = load_material(deck.material.name)
+    m_set, m_deck = (groove_slope(x.fracture_toughness, x.gb_fracture_toughness,
+                                  x.gb_modulus_ratio) for x in (base, material))
+    if m_set <= 0.0:
+        raise ConfigError(f"{key}: the grain boundaries of {base.name!r} are as tough as its "
+                          "grains (groove slope 0), so the flaw depths cannot be theirs; use "
+                          "origin = 'surface'")
+    return m_deck / m_set
 
 
 def gb_toughness_factors(rng, n: int, spread: float) -> np.ndarray:

@@ -250,6 +250,13 @@ class FlawsConfig(Validated):
     LLZO surface flaws 1-10 um, seed 001): ``depth`` is then the median, ``depth_spread`` the
     sigma of ln a (log-normal) or the Weibull modulus, and draws are clipped at ``max_depth``
     and rounded to whole sites (:func:`kmc.features.flaw_depths`).
+
+    ``origin = "grain_boundary_grooves"``: the flaws of a sintered polycrystal are its open
+    grain-boundary grooves (MODEL.md 10.3), whose depth is proportional to the groove slope
+    m (:func:`kmc.features.groove_slope`) of the boundaries. The depths given are those of the
+    material set's boundaries; a deck that changes the boundaries' toughness or modulus
+    (``material.overrides``) scales them by m_deck / m_set, and boundaries as strong as the
+    grains (m = 0) leave no flaws.
     """
 
     KEY = "microstructure.flaws"
@@ -270,6 +277,10 @@ class FlawsConfig(Validated):
                                            default=(), lo=0.0)
     faces: str = param("electrode faces with flaws: the plating one (z = 0) or both",
                        default="plating", choices=("plating", "both"))
+    origin: str = param("what the flaws are: surface damage of any origin (depths as given), "
+                        "or open grain-boundary grooves (depths as given for the material "
+                        "set's own boundaries, scaled by the groove slope of the deck's)",
+                        default="surface", choices=("surface", "grain_boundary_grooves"))
 
     def check(self, prefix):
         drawn = self.depth_distribution != "fixed"

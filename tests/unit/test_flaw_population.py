@@ -114,7 +114,7 @@ def test_fixed_draws_no_depths():
     ('depth = "2 um"\ndepth_spred = 0.5',
      "deck.toml: microstructure.flaws.depth_spred: unknown key; did you mean 'depth_spread'? "
      "(allowed in microstructure.flaws: depth, depth_distribution, depth_spread, max_depth, width, "
-     "mean_spacing, x_positions, y_positions, faces)"),
+     "mean_spacing, x_positions, y_positions, faces, origin)"),
     ('depth = "2 um"\ndepth_distribution = "lognormal"\ndepth_spread = 0.5\nfaces = "both"',
      "deck.toml: microstructure.flaws.max_depth = 0 m: with faces = 'both' it must be set below "
      "half the thickness 1e-05 m (flaws facing each other would short the cell)"),
@@ -126,3 +126,49 @@ def test_bad_flaw_population_keys_are_one_line_errors(flaws, message):
     with pytest.raises(ConfigError) as info:
         loads_deck(DECK.format(flaws=flaws), "deck.toml")
     assert str(info.value) == message and "\n" not in message
+
+
+def test_groove_slope_follows_the_work_of_separation():
+    """m = 1 - (K_GB/K_IC)^2 / r_E: the LLZO set's 0.5 (dihedral angle 120 deg), 0 for a
+    boundary as tough as the grains at the same modulus, clipped at 0 for tougher ones."""
+    from kmc.features import groove_slope
+    assert groove_slope(1.0e6, 0.5e6, 0.5) == pytest.approx(0.5)
+    assert groove_slope(1.0e6, 1.0e6, 1.0) == 0.0
+    assert groove_slope(1.0e6, 0.8e6, 0.5) == 0.0
+    assert groove_slope(1.0e6, 0.6e6, 1.0) == pytest.approx(0.64)
+
+
+POLY = DECK.replace('kind = "single_crystal"', 'kind = "voronoi"\ngrain_size = "3 um"').replace(
+    "[run]", '[material]\nname = "llzo"\n{overrides}\n[run]')
+GROOVES = ('depth = "3 um"\ndepth_distribution = "lognormal"\ndepth_spread = 0.5\n'
+           'width = "0.5 um"\nmean_spacing = "3 um"\norigin = "grain_boundary_grooves"')
+
+
+def test_groove_flaws_scale_with_the_boundaries_groove_slope():
+    """Exact: grooves of the set's own boundaries are the surface flaws (same depths, same
+    stream); at K_GB = 0.6 MPa m^0.5 the continuous depths scale by m = 0.28 over 0.5; at
+    K_GB = K_IC and r_E = 1 no flaw is left, and later features draw the same stream."""
+    def cell(origin, overrides=""):
+        text = POLY.format(flaws=GROOVES.replace("grain_boundary_grooves", origin),
+                           overrides=overrides)
+        return build(loads_deck(text))
+    surface, grooves = cell("surface"), cell("grain_boundary_grooves")
+    np.testing.assert_array_equal(surface.phase, grooves.phase)
+    assert (surface.feature == FEATURE_FLAW).sum() > 20
+    tougher = cell("grain_boundary_grooves",
+                   'overrides = { gb_fracture_toughness = "0.6 MPa m^0.5" }')
+    raw = (grooves.feature == FEATURE_FLAW)[:, 0, :].sum(axis=1)
+    scaled = (tougher.feature == FEATURE_FLAW)[:, 0, :].sum(axis=1)
+    assert scaled.sum() < 0.75 * raw.sum() and scaled.max() < raw.max()
+    intact = cell("grain_boundary_grooves", 'overrides = { gb_fracture_toughness = '
+                  '"1.0 MPa m^0.5", gb_modulus_ratio = 1.0 }')
+    assert not np.any(intact.feature == FEATURE_FLAW)
+    np.testing.assert_array_equal(intact.grain, grooves.grain)
+    np.testing.assert_array_equal(intact.gb_toughness_factor, grooves.gb_toughness_factor)
+
+
+def test_grooves_need_grain_boundaries():
+    """A single crystal has no grain-boundary grooves: a one-line error naming the key."""
+    text = DECK.format(flaws=GROOVES).replace("[run]", '[material]\nname = "llzo"\n[run]')
+    with pytest.raises(ConfigError, match="single crystal cell has no grain boundaries"):
+        build(loads_deck(text))
