@@ -26,7 +26,11 @@ cdef enum:
     CH_ELECTRON = 6
     CH_DETACH = 7
     CH_HEAL = 8
-    N_CHANNEL_KINDS = 9
+    CH_TRAP = 9
+    CH_DETRAP = 10
+    CH_DETRAP_NUCLEATE = 11
+    CH_DETRAP_ELECTRON = 12
+    N_CHANNEL_KINDS = 13
     # what changed at TOPOLOGY_CHANGED (kmc.codes.TOP_*)
     TOP_NONE = 0
     TOP_FULL = 1            # a site reached n_q quanta
@@ -36,6 +40,7 @@ cdef enum:
     TOP_BLOCKED = 5         # a full confined site was asked to take a quantum: it must block
     TOP_FIRST = 6           # an empty metal site (a fresh crack) received its first quantum
     TOP_CONTACT = 7         # an electrode-face site lost or regained contact (the caller flips it)
+    TOP_TRAP = 8            # an explicit trap captured or lost an electron packet (the caller counts)
     # electrode reservoir ids in pools and channels (kmc.codes.RES_A / RES_C)
     RES_A = -1
     RES_C = -2

@@ -29,6 +29,12 @@ Channels (``kind``):
   (one quantum from reservoir ``a``).
 * ``CH_DETACH`` / ``CH_HEAL`` - electrode-face site ``a`` loses / regains contact with its
   electrode (a stripping void opens or heals, item 8); the caller keeps the contact map.
+* ``CH_TRAP`` / ``CH_DETRAP`` - an explicit (slow) electron trap at site ``a`` captures /
+  releases a packet whose walk ends where it changes nothing here (an electrode, or another
+  explicit trap); ``CH_DETRAP_NUCLEATE`` / ``CH_DETRAP_ELECTRON`` - a packet leaving an
+  explicit trap reduces a Li+ as ``CH_NUCLEATE`` / ``CH_ELECTRON`` do (items 5-6). Each ends
+  the epoch (``TOP_TRAP`` unless it changed more): the caller counts the trapped packets
+  (:mod:`kmc.events.electron_leak`), and the rates depend on them.
 
 Content is counted in quanta (0..n_q per site). A full sink site with a creep *relief* (Li
 anchored to an electrode, :meth:`PlatingKernel.set_relief`) passes the quantum on into that
@@ -48,8 +54,9 @@ from _core cimport uniform_pos, tree_select, tree_rebuild_parents
 
 from _codes cimport (SE, LI, VOID, REACHED_TIME, REACHED_EVENTS, DEBUG_MISMATCH, TOPOLOGY_CHANGED,
                     CH_PLATE_A, CH_PLATE_C, CH_LOOP, CH_FRACTURE, CH_CREEP, CH_NUCLEATE,
-                    CH_ELECTRON, CH_DETACH, CH_HEAL, N_CHANNEL_KINDS, TOP_NONE, TOP_FULL,
-                    TOP_EMPTIED, TOP_GROWN, TOP_CREPT, TOP_BLOCKED, TOP_FIRST, TOP_CONTACT,
+                    CH_ELECTRON, CH_DETACH, CH_HEAL, CH_TRAP, CH_DETRAP, CH_DETRAP_NUCLEATE,
+                    CH_DETRAP_ELECTRON, N_CHANNEL_KINDS, TOP_NONE, TOP_FULL,
+                    TOP_EMPTIED, TOP_GROWN, TOP_CREPT, TOP_BLOCKED, TOP_FIRST, TOP_CONTACT, TOP_TRAP,
                     RES_A, RES_C, FLAG_A, FLAG_C, FACE_NONE, FACE_A, FACE_C)
 
 from kmc.codes import check_channels, validate_csr
@@ -64,10 +71,11 @@ CODES = {
     "CH_PLATE_A": CH_PLATE_A, "CH_PLATE_C": CH_PLATE_C, "CH_LOOP": CH_LOOP,
     "CH_FRACTURE": CH_FRACTURE, "CH_CREEP": CH_CREEP, "CH_NUCLEATE": CH_NUCLEATE,
     "CH_ELECTRON": CH_ELECTRON, "CH_DETACH": CH_DETACH, "CH_HEAL": CH_HEAL,
-    "N_CHANNEL_KINDS": N_CHANNEL_KINDS,
+    "CH_TRAP": CH_TRAP, "CH_DETRAP": CH_DETRAP, "CH_DETRAP_NUCLEATE": CH_DETRAP_NUCLEATE,
+    "CH_DETRAP_ELECTRON": CH_DETRAP_ELECTRON, "N_CHANNEL_KINDS": N_CHANNEL_KINDS,
     "TOP_NONE": TOP_NONE, "TOP_FULL": TOP_FULL, "TOP_EMPTIED": TOP_EMPTIED,
     "TOP_GROWN": TOP_GROWN, "TOP_CREPT": TOP_CREPT, "TOP_BLOCKED": TOP_BLOCKED,
-    "TOP_FIRST": TOP_FIRST, "TOP_CONTACT": TOP_CONTACT,
+    "TOP_FIRST": TOP_FIRST, "TOP_CONTACT": TOP_CONTACT, "TOP_TRAP": TOP_TRAP,
     "RES_A": RES_A, "RES_C": RES_C, "FLAG_A": FLAG_A, "FLAG_C": FLAG_C,
     "FACE_NONE": FACE_NONE, "FACE_A": FACE_A, "FACE_C": FACE_C,
 }
@@ -355,17 +363,23 @@ cdef class PlatingKernel:
                     change = self._move(self.a[c], self.b[c], -1)
                     if change == TOP_NONE:
                         change = TOP_CREPT
-                elif k == CH_NUCLEATE:  # a trapped electron reduces Li+ in electrolyte site a
+                elif k == CH_NUCLEATE or k == CH_DETRAP_NUCLEATE:  # an electron reduces Li+ at a
                     self._take(self.b[c])
                     self.phase[self.a[c]] = LI
                     self.content[self.a[c]] = 1
                     self.last_site = self.a[c]
                     change = TOP_GROWN
-                elif k == CH_ELECTRON:  # an electron reaching floating Li b reduces a Li+ there
+                elif k == CH_ELECTRON or k == CH_DETRAP_ELECTRON:  # ... on floating Li b
                     change = self._move(self.a[c], self.b[c], -1)
+                    if k == CH_DETRAP_ELECTRON and change == TOP_NONE:
+                        self.last_site = self.b[c]
+                        change = TOP_TRAP
                 elif k == CH_DETACH or k == CH_HEAL:  # contact of face site a (kept by the caller)
                     self.last_site = self.a[c]
                     change = TOP_CONTACT
+                elif k == CH_TRAP or k == CH_DETRAP:  # trapped packets (counted by the caller)
+                    self.last_site = self.a[c]
+                    change = TOP_TRAP
                 else:
                     src = self._pick(self.src_lo[c], self.src_hi[c])
                     snk = self._pick(self.snk_lo[c], self.snk_hi[c])
@@ -391,7 +405,7 @@ cdef class PlatingKernel:
 
     @property
     def event_counts(self):
-        """Events fired per channel kind since construction (int64[5])."""
+        """Events fired per channel kind since construction (int64[N_CHANNEL_KINDS])."""
         return np.array(self.counts)
 
     @event_counts.setter

@@ -24,18 +24,18 @@ REACHED_TIME, REACHED_EVENTS, DEBUG_MISMATCH, TOPOLOGY_CHANGED = 0, 1, 2, 3
 
 #: Channel kinds of the plating kernels (``ext/_plating.pyx`` documents each).
 (CH_PLATE_A, CH_PLATE_C, CH_LOOP, CH_FRACTURE, CH_CREEP, CH_NUCLEATE, CH_ELECTRON, CH_DETACH,
- CH_HEAL) = range(9)
+ CH_HEAL, CH_TRAP, CH_DETRAP, CH_DETRAP_NUCLEATE, CH_DETRAP_ELECTRON) = range(13)
 #: Names of the channel kinds, in code order (output labels).
 CHANNELS = ("plate_a", "plate_c", "loop", "fracture", "creep", "nucleate", "electron", "detach",
-            "heal")
+            "heal", "trap", "detrap", "detrap_nucleate", "detrap_electron")
 N_CHANNEL_KINDS = len(CHANNELS)
 
 #: What a plating kernel reports at a topology change (``last_change``): nothing, a site
 #: filled, emptied, grew or cracked, a quantum crept, a full confined site had to block, an
 #: empty (cracked) site received its first quantum, an electrode-face site lost or regained
-#: contact.
+#: contact, an explicit electron trap captured or released a packet.
 (TOP_NONE, TOP_FULL, TOP_EMPTIED, TOP_GROWN, TOP_CREPT, TOP_BLOCKED, TOP_FIRST,
- TOP_CONTACT) = range(8)
+ TOP_CONTACT, TOP_TRAP) = range(9)
 
 #: Electrode reservoirs in pools and channels, and the ``interface_metal`` of the field's
 #: electrode-face edges.
@@ -74,9 +74,11 @@ def check_channels(n_sites, kind, rate, a, b, src_lo, src_hi, snk_lo, snk_hi, po
         raise ValueError("pool_metal, pool_se and pool_cum must have the same length")
     if np.any((kd < 0) | (kd >= N_CHANNEL_KINDS)):
         raise ValueError(f"channel kinds must lie in 0..{N_CHANNEL_KINDS - 1}")
-    site_ch = np.isin(kd, (CH_FRACTURE, CH_NUCLEATE, CH_DETACH, CH_HEAL)) & (r > 0)  # a: a site
-    res_ch = np.isin(kd, (CH_CREEP, CH_ELECTRON)) & (r > 0)  # sites or reservoirs
-    if np.any((kd == CH_NUCLEATE) & (r > 0) & ~np.isin(ints[1], (RES_A, RES_C))):
+    site_ch = np.isin(kd, (CH_FRACTURE, CH_NUCLEATE, CH_DETACH, CH_HEAL, CH_TRAP, CH_DETRAP,
+                           CH_DETRAP_NUCLEATE)) & (r > 0)  # a: a site
+    res_ch = np.isin(kd, (CH_CREEP, CH_ELECTRON, CH_DETRAP_ELECTRON)) & (r > 0)  # or reservoirs
+    if np.any(np.isin(kd, (CH_NUCLEATE, CH_DETRAP_NUCLEATE)) & (r > 0)
+              & ~np.isin(ints[1], (RES_A, RES_C))):
         raise ValueError("a nucleation channel takes its quantum from a reservoir (b = -1 or -2)")
     for i, x in enumerate(ints[:2]):
         if np.any(site_ch & ((x < (0 if i == 0 else RES_C)) | (x >= n_sites))) or np.any(

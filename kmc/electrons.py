@@ -37,8 +37,14 @@ kMC events (:mod:`kmc.events.electron_leak`):
   k_n is classical nucleation at the driving force eta of electrons from their source metal,
   with a barrier scaled by the local Young's modulus (:meth:`ElectronLeak.branching`). Per
   visit the walk ends in nucleation with probability a_s = p_c k_n / (k_n + k_d); the
-  trapped population is v_s p_c / (k_n + k_d) for a visit rate v_s. (Quasi-static: the relaxation of trapped
-  charge in rest periods of pulsed current is instantaneous here.)
+  trapped population is v_s p_c / (k_n + k_d) for a visit rate v_s.
+* **Explicit (slow) traps** (MODEL 5.5): a trap that holds an electron longer than
+  ``explicit_trap_time`` on average (1/k_d; triple junctions and pores, ms to s, against
+  ~1 us at a GB) is not quasi-static: a walk that reaches it ends there (``captured``), the
+  packet stays until it reduces a Li+ (k_n per packet) or escapes (k_d per packet) and walks
+  on (:meth:`ElectronLeak.release_fates`), each a kMC event
+  (:mod:`kmc.events.electron_leak`). Trapped charge then relaxes in time: in the rest of a
+  pulse it escapes at k_d instead of vanishing at once.
 
 The expected visit rates v solve (I - Q^T) v = b, with b the injection rate per site and Q the
 sub-stochastic transition matrix among electrolyte sites (walks that end in nucleation, metal
@@ -102,6 +108,9 @@ class ElectronParameters:
         (classical nucleation); 0 keeps it at dG* for every eta > 0.
     bulk_modulus : float
         E_bulk [Pa], the reference of that scaling.
+    explicit_trap_time : float
+        Traps whose mean holding time 1/k_d exceeds this [s] are explicit (module docstring);
+        inf: every trap quasi-static.
     """
 
     temperature: float
@@ -112,6 +121,7 @@ class ElectronParameters:
     nucleation_barrier: float = 1.0
     nucleation_overpotential: float = 0.0
     bulk_modulus: float = 150e9
+    explicit_trap_time: float = math.inf
 
     @classmethod
     def calibrated(cls, material, **kwargs) -> "ElectronParameters":
@@ -187,6 +197,8 @@ class ElectronFluxes:
         Total injection rate [1/s] (= the sum of all the above).
     trapped : ndarray
         Quasi-static number of trapped electrons per site.
+    captured : ndarray
+        Rate of capture by each explicit trap [1/s] (walks end there; zero without them).
     leakage : float
         Net rate [1/s] at which electrons leave the side of electrode A (its face and the Li
         connected to it) through the electrolyte: those injected there that do not return,
@@ -201,6 +213,7 @@ class ElectronFluxes:
     exit_c: float
     injected: float
     trapped: np.ndarray
+    captured: np.ndarray
     leakage: float = 0.0
 
     @classmethod
@@ -235,6 +248,8 @@ class ElectronLeak:
         #: capture probability per visit and detrapping rate [1/s] per site
         self.capture = np.where(trap > 0, -np.expm1(-trap / kt), 0.0)
         self.k_d = params.trap_attempt_frequency * np.exp(-trap / kt)
+        #: traps followed as kMC state (mean holding time 1/k_d > explicit_trap_time)
+        self.explicit = (trap > 0) & (self.k_d * params.explicit_trap_time < 1.0)
         #: nucleation barrier dG*(s) [eV] at the driving force eta_n
         self.barrier = params.nucleation_barrier * np.asarray(sd["youngs_modulus"], float) / (
             params.bulk_modulus)
@@ -243,19 +258,9 @@ class ElectronLeak:
         #: walks on more live sites are solved by AMG-preconditioned CG (2D: LU is fast)
         self.direct_limit = 200_000 if np.diff(graph.indptr).max(initial=0) <= 4 else 10_000
 
-    def branching(self, phi, source_potential):
-        """Per site: the probability per visit that a walk ends in the reduction of a Li+, and
-        the trapped electrons per unit visit rate [s], for electrons whose Fermi level is that
-        of a metal at ``source_potential`` [V] (None: no reduction).
-
-        A trapped electron reduces Li+ (a new Li nucleus, a quantum of it) only with a driving
-        force eta = phi_s - Phi_source > 0 (electrons from a metal at the local electrolyte
-        potential or above reduce nothing: a cell at rest grows no Li inside, and electrons
-        from the stripping electrode do not), at the rate of classical nucleation,
-        k_n = nu_n exp(-dG*(s) (eta_n/eta)^2 / kT): the barrier of a critical nucleus falls as
-        1/eta^2 (16 pi gamma^3 V_m^2 / (3 F^2 eta^2); Pei et al. 2017, Nano Lett. 17, 1132),
-        and dG*(s) = dG* E(s)/E_bulk is lower in soft GBs (MODEL.md 5.6).
-        """
+    def nucleation_rate(self, phi, source_potential) -> np.ndarray:
+        """k_n [1/s] per site: the rate at which a trapped electron from a metal at
+        ``source_potential`` [V] (None: no reduction) reduces a Li+ (:meth:`branching`)."""
         k_n = np.zeros_like(self.k_d)
         if source_potential is not None:
             eta = np.nan_to_num(np.asarray(phi, float) - source_potential, nan=0.0)
@@ -265,32 +270,40 @@ class ElectronLeak:
                 scale = (self.params.nucleation_overpotential / eta[pos]) ** 2
             k_n[pos] = self.params.nucleation_attempt_frequency * np.exp(
                 -np.minimum(self.barrier[pos] * scale, 700 * self.kt) / self.kt)
+        return k_n
+
+    def branching(self, phi, source_potential, explicit: bool = False):
+        """Per site: the probability per visit that a walk ends in the reduction of a Li+ (with
+        ``explicit``, at an explicit trap: in its capture), and the trapped electrons per unit
+        visit rate [s] (0 at explicit traps), for electrons whose Fermi level is that of a
+        metal at ``source_potential`` [V] (None: no reduction).
+
+        A trapped electron reduces Li+ (a new Li nucleus, a quantum of it) only with a driving
+        force eta = phi_s - Phi_source > 0 (electrons from a metal at the local electrolyte
+        potential or above reduce nothing: a cell at rest grows no Li inside, and electrons
+        from the stripping electrode do not), at the rate of classical nucleation,
+        k_n = nu_n exp(-dG*(s) (eta_n/eta)^2 / kT): the barrier of a critical nucleus falls as
+        1/eta^2 (16 pi gamma^3 V_m^2 / (3 F^2 eta^2); Pei et al. 2017, Nano Lett. 17, 1132),
+        and dG*(s) = dG* E(s)/E_bulk is lower in soft GBs (MODEL.md 5.6).
+        """
+        k_n = self.nucleation_rate(phi, source_potential)
         out = self.k_d + k_n
         with np.errstate(invalid="ignore", divide="ignore"):
             absorb = np.where(out > 0, self.capture * k_n / out, 0.0)
             dwell = np.where(out > 0, self.capture / out, 0.0)
+        if explicit:
+            absorb = np.where(self.explicit, self.capture, absorb)
+            dwell = np.where(self.explicit, 0.0, dwell)
         return absorb, dwell
 
-    def solve(self, phase, phi, metal_potential, metal_side, voltage: float, face_a, face_c,
-              quantum: float) -> ElectronFluxes:
-        """The electron traffic of one configuration, with its net leakage current.
-
-        Electrons are injected from every metal site into each electrolyte neighbour and from
-        each electrode into the face sites it touches (:func:`injection_rate` at the bias
-        phi_s - Phi_metal); those from the side of electrode A (its face and the Li connected
-        to it), of electrode C, and from floating Li are three patterns of :meth:`walk`.
-
-        Parameters
-        ----------
-        phase, phi, metal_potential, voltage
-            As for :meth:`walk`.
-        metal_side : ndarray of int
-            Per site: the class of its Li cluster (``kmc.clusters.CLASS_*``; ignored off metal).
-        face_a, face_c : ndarray of intp
-            Electrolyte sites in contact with electrode A (at 0 V) and C (at ``voltage``).
-        quantum : float
-            Charge q of a packet [C].
-        """
+    def injection(self, phase, phi, metal_potential, metal_side, voltage: float, face_a,
+                  face_c, quantum: float) -> list:
+        """The three injection patterns of :meth:`walk` [packets/s per site]: electrons from
+        the side of electrode A (its face and the Li connected to it, source potential 0),
+        of electrode C (``voltage``) and from floating Li (None: they reduce nothing), each
+        from every metal site into each electrolyte neighbour and from each electrode into
+        the face sites it touches (:func:`injection_rate` at the bias phi_s - Phi_metal).
+        Arguments as for :meth:`solve`."""
         from .clusters import CLASS_A, CLASS_C
 
         n = phase.size
@@ -304,8 +317,29 @@ class ElectronLeak:
         rate = injection_rate(self.band_gap[sites], phi[sites] - source, self.params,
                               self.graph.spacing, quantum)
         on_a, on_c = side == CLASS_A, side == CLASS_C
-        patterns = [(np.bincount(sites, np.where(mask, rate, 0.0), n), pot) for mask, pot in
-                    ((on_a, 0.0), (on_c, float(voltage)), (~on_a & ~on_c, None))]
+        return [(np.bincount(sites, np.where(mask, rate, 0.0), n), pot) for mask, pot in
+                ((on_a, 0.0), (on_c, float(voltage)), (~on_a & ~on_c, None))]
+
+    def solve(self, phase, phi, metal_potential, metal_side, voltage: float, face_a, face_c,
+              quantum: float) -> ElectronFluxes:
+        """The electron traffic of one configuration, with its net leakage current, every trap
+        quasi-static (:meth:`injection`, :meth:`walk`).
+
+        Parameters
+        ----------
+        phase, phi, metal_potential, voltage
+            As for :meth:`walk`.
+        metal_side : ndarray of int
+            Per site: the class of its Li cluster (``kmc.clusters.CLASS_*``; ignored off metal).
+        face_a, face_c : ndarray of intp
+            Electrolyte sites in contact with electrode A (at 0 V) and C (at ``voltage``).
+        quantum : float
+            Charge q of a packet [C].
+        """
+        from .clusters import CLASS_A
+
+        patterns = self.injection(phase, phi, metal_potential, metal_side, voltage, face_a,
+                                  face_c, quantum)
         fa, fc, fo = self.walk(phase, phi, metal_potential, voltage, face_a, face_c, patterns)
         total = ElectronFluxes.weighted_sum(((1.0, fa), (1.0, fc), (1.0, fo)))
         into_a = (phase == LI) & (metal_side == CLASS_A)
@@ -313,8 +347,39 @@ class ElectronLeak:
                          - sum(f.exit_a + float(f.metal[into_a].sum()) for f in (fc, fo)))
         return total
 
+    def _weights(self, phase, phi, metal_potential, voltage: float, face_a, face_c) -> dict:
+        """Hop weights of the walk (module docstring) in one configuration: ``se`` (walkable
+        sites), electrolyte-electrolyte edges ``ss`` with ``w_ss``, electrolyte-metal edges
+        ``sm`` with ``w_sm``, the face sites ``fa``/``fc`` with ``w_fa``/``w_fc``, and each
+        site's ``total`` weight."""
+        n = phase.size
+        vt = self.kt  # thermal voltage kT/e [V] equals kT [eV] numerically
+        se = (phase == SE) & np.isfinite(phi)
+        src, dst = self.src, self.dst
+        ss = se[src] & se[dst]
+        rise = phi[dst[ss]] - phi[src[ss]]
+        if self.hall is not None:  # v x B: the drift of the electrons turns by mu_e B
+            unit = self.graph.edge_vectors[ss] / self.graph.spacing
+            rise = rise + electron_shift(src[ss], dst[ss], unit, self.graph.spacing, phi,
+                                         self.hall)
+        w_ss = np.exp(-(self.ec[dst[ss]] - self.ec[src[ss]]) / (2 * self.kt) + rise / (2 * vt))
+        sm = se[src] & (phase[dst] == LI)
+        # a cluster the field gives no potential (floating Li whose faces all block) takes
+        # electrons without bias
+        metal_phi = np.where(np.isnan(metal_potential[dst[sm]]), phi[src[sm]],
+                             metal_potential[dst[sm]])
+        w_sm = np.exp((metal_phi - phi[src[sm]]) / (2 * vt))
+        fa = np.asarray(face_a, np.intp)[se[face_a]]
+        fc = np.asarray(face_c, np.intp)[se[face_c]]
+        w_fa = np.exp((0.0 - phi[fa]) / (2 * vt))
+        w_fc = np.exp((voltage - phi[fc]) / (2 * vt))
+        total = (np.bincount(src[ss], w_ss, n) + np.bincount(src[sm], w_sm, n)
+                 + np.bincount(fa, w_fa, n) + np.bincount(fc, w_fc, n))
+        return dict(se=se, ss=ss, w_ss=w_ss, sm=sm, w_sm=w_sm, fa=fa, w_fa=w_fa, fc=fc,
+                    w_fc=w_fc, total=total)
+
     def walk(self, phase, phi, metal_potential, voltage: float, face_a, face_c,
-             patterns) -> list:
+             patterns, explicit: bool = False) -> list:
         """Where injected electrons end, one :class:`ElectronFluxes` per injection pattern.
 
         Parameters
@@ -333,60 +398,113 @@ class ElectronLeak:
             Injection rates into each electrolyte site [1/s] and the potential of the metal
             the electrons come from (:meth:`branching`), one pair per pattern; patterns from
             metals at one potential share one factorisation.
+        explicit : bool
+            Walks end in the capture by an explicit trap (``captured``) instead of passing it
+            quasi-statically.
         """
         n = phase.size
-        vt = self.kt  # thermal voltage kT/e [V] equals kT [eV] numerically
-        se = (phase == SE) & np.isfinite(phi)
-        src, dst = self.src, self.dst
-        ss = se[src] & se[dst]
-        rise = phi[dst[ss]] - phi[src[ss]]
-        if self.hall is not None:  # v x B: the drift of the electrons turns by mu_e B
-            unit = self.graph.edge_vectors[ss] / self.graph.spacing
-            rise = rise + electron_shift(src[ss], dst[ss], unit, self.graph.spacing, phi,
-                                         self.hall)
-        w_ss = np.exp(-(self.ec[dst[ss]] - self.ec[src[ss]]) / (2 * self.kt) + rise / (2 * vt))
-        sm = se[src] & (phase[dst] == LI)
-        w_sm = np.exp((metal_potential[dst[sm]] - phi[src[sm]]) / (2 * vt))
-        fa = np.asarray(face_a, np.intp)[se[face_a]]
-        fc = np.asarray(face_c, np.intp)[se[face_c]]
-        w_fa = np.exp((0.0 - phi[fa]) / (2 * vt))
-        w_fc = np.exp((voltage - phi[fc]) / (2 * vt))
-        total = (np.bincount(src[ss], w_ss, n) + np.bincount(src[sm], w_sm, n)
-                 + np.bincount(fa, w_fa, n) + np.bincount(fc, w_fc, n))
+        prep = self._prepare(phase, phi, metal_potential, voltage, face_a, face_c)
+        w = prep["weights"]
+        out = [None] * len(patterns)
+        for potential in dict.fromkeys(pot for _, pot in patterns):
+            which = [k for k, (_, pot) in enumerate(patterns) if pot == potential]
+            absorb, dwell, live, p, solve = self._chain(prep, phi, potential, explicit)
+            b = np.where(live[:, None], np.column_stack(
+                [np.asarray(patterns[k][0], float) for k in which]), 0.0)
+            v = solve(b) if b.any() else np.zeros_like(b)
+            v = np.where(live[:, None], v, 0.0)
+            for col, k in enumerate(which):
+                out[k] = self._fluxes(v[:, col], b[:, col], p, absorb, dwell, w,
+                                      self.explicit if explicit else None)
+        return out
+
+    def _prepare(self, phase, phi, metal_potential, voltage: float, face_a, face_c) -> dict:
+        """The weights (:meth:`_weights`) and the electrolyte components of a configuration,
+        kept with the factorised chains of :meth:`_chain` until the configuration changes
+        (explicit-trap events change no configuration: their walks reuse them)."""
+        key = (phase, phi, metal_potential, np.float64(voltage), face_a, face_c)
+        cached = getattr(self, "_prepared", None)
+        if cached is not None and all(np.array_equal(x, y, equal_nan=x.dtype.kind == "f")
+                                      for x, y in zip(cached["key"], key)):
+            return cached
+        n = phase.size
+        w = self._weights(phase, phi, metal_potential, voltage, face_a, face_c)
+        ss, sm, src, dst = w["ss"], w["sm"], self.src, self.dst
         # sites connected to metal, a face or a trap through electrolyte: walks there end
         adj = sp.csr_matrix((np.ones(int(ss.sum()), np.int8), (src[ss], dst[ss])), shape=(n, n))
         _, comp = csgraph.connected_components(adj, directed=False)
         ends = np.zeros(n, bool)
         ends[src[sm]] = True
-        ends[fa] = ends[fc] = True
-        walk = (fa, w_fa, fc, w_fc, sm, w_sm)
-        out = [None] * len(patterns)
-        for potential in dict.fromkeys(pot for _, pot in patterns):
-            which = [k for k, (_, pot) in enumerate(patterns) if pot == potential]
-            absorb, dwell = self.branching(phi, potential)
-            live_comp = np.zeros(comp.max() + 1, bool)
-            live_comp[comp[ends | (se & (absorb > 1e-12))]] = True
-            live = se & live_comp[comp] & (total > 0)
-            keep = ss & live[src]
-            p = np.zeros(n)
-            p[live] = (1.0 - absorb[live]) / total[live]  # continuing probability per weight
-            b = np.where(live[:, None], np.column_stack(
-                [np.asarray(patterns[k][0], float) for k in which]), 0.0)
-            v = np.zeros_like(b)
-            if b.any():
-                q = p[src[keep]] * w_ss[keep[ss]]  # Q[s, t] = p_s w_st on the kept edges
-                if self.hall is None and int(live.sum()) > self.direct_limit:
-                    v = self._reversible_solve(keep, q, live, absorb, total, phi, b)
-                else:  # (I - Q^T) v = b, an M-matrix: no pivoting, symmetric ordering
-                    A = sp.csc_matrix((np.concatenate([-q, np.ones(n)]),
-                                       (np.concatenate([dst[keep], np.arange(n)]),
-                                        np.concatenate([src[keep], np.arange(n)]))), shape=(n, n))
-                    v = spla.splu(A, permc_spec="MMD_AT_PLUS_A", diag_pivot_thresh=0.0,
-                                  options={"SymmetricMode": True}).solve(b)
-            v = np.where(live[:, None], v, 0.0)
-            for col, k in enumerate(which):
-                out[k] = self._fluxes(v[:, col], b[:, col], p, absorb, dwell, walk)
-        return out
+        ends[w["fa"]] = ends[w["fc"]] = True
+        self._prepared = {"key": tuple(np.array(x) for x in key), "weights": w, "comp": comp,
+                          "ends": ends, "chains": {}}
+        return self._prepared
+
+    def _chain(self, prep, phi, potential, explicit: bool):
+        """The absorbing chain of walks from a metal at ``potential``: per site the absorption
+        and dwell of :meth:`branching`, the live sites, the continuing probability per weight
+        p, and a solver of (I - Q^T) v = b (kept in ``prep``)."""
+        key = (potential, explicit)
+        if key in prep["chains"]:
+            return prep["chains"][key]
+        w, comp, n = prep["weights"], prep["comp"], phi.size
+        se, ss, w_ss, total = w["se"], w["ss"], w["w_ss"], w["total"]
+        src, dst = self.src, self.dst
+        absorb, dwell = self.branching(phi, potential, explicit)
+        live_comp = np.zeros(comp.max() + 1, bool)
+        live_comp[comp[prep["ends"] | (se & (absorb > 1e-12))]] = True
+        live = se & live_comp[comp] & (total > 0)
+        keep = ss & live[src]
+        p = np.zeros(n)
+        p[live] = (1.0 - absorb[live]) / total[live]  # continuing probability per weight
+        q = p[src[keep]] * w_ss[keep[ss]]  # Q[s, t] = p_s w_st on the kept edges
+        if self.hall is None and int(live.sum()) > self.direct_limit:
+            def solve(b):
+                return self._reversible_solve(keep, q, live, absorb, total, phi, b)
+        else:  # (I - Q^T) v = b, an M-matrix: no pivoting, symmetric ordering
+            A = sp.csc_matrix((np.concatenate([-q, np.ones(n)]),
+                               (np.concatenate([dst[keep], np.arange(n)]),
+                                np.concatenate([src[keep], np.arange(n)]))), shape=(n, n))
+            solve = spla.splu(A, permc_spec="MMD_AT_PLUS_A", diag_pivot_thresh=0.0,
+                              options={"SymmetricMode": True}).solve
+        prep["chains"][key] = (absorb, dwell, live, p, solve)
+        return prep["chains"][key]
+
+    def release_fates(self, phase, phi, metal_potential, voltage: float, face_a, face_c,
+                      releases) -> list:
+        """Where one packet escaping an explicit trap ends: an :class:`ElectronFluxes` of
+        probabilities per ``(site, source_potential)`` of ``releases`` (:meth:`walk` with
+        ``explicit``; the other arguments as there).
+
+        The packet leaves its site s with the walk's first-step weights (w_st / T_s into
+        an electrolyte neighbour, a metal or a face): those into the electrolyte walk on,
+        and may be captured again, by s too; the others end at once.
+        """
+        w = self._prepare(phase, phi, metal_potential, voltage, face_a, face_c)["weights"]
+        n, src, dst = phase.size, self.src, self.dst
+        patterns, direct = [], []
+        for site, potential in releases:
+            t_s = w["total"][site]
+            first = np.zeros(n)
+            if t_s > 0:
+                out_ss = src[w["ss"]] == site
+                np.add.at(first, dst[w["ss"]][out_ss], w["w_ss"][out_ss] / t_s)
+            patterns.append((first, potential))
+            metal = np.zeros(n)
+            if t_s > 0:
+                out_sm = src[w["sm"]] == site
+                np.add.at(metal, dst[w["sm"]][out_sm], w["w_sm"][out_sm] / t_s)
+            exits = [float(np.sum(w[f"w_{f}"][w[f] == site])) / t_s if t_s > 0 else 0.0
+                     for f in ("fa", "fc")]
+            direct.append((metal, exits))
+        fates = self.walk(phase, phi, metal_potential, voltage, face_a, face_c, patterns,
+                          explicit=True)
+        for f, (metal, (exit_a, exit_c)) in zip(fates, direct):
+            f.metal = f.metal + metal
+            f.exit_a += exit_a
+            f.exit_c += exit_c
+            f.injected = 1.0
+        return fates
 
     def _reversible_solve(self, keep, q, live, absorb, total, phi, b) -> np.ndarray:
         """(I - Q^T) v = b for a large walk by conjugate gradients with an AMG preconditioner.
@@ -420,13 +538,18 @@ class ElectronLeak:
             out[:, col] = half * y
         return out
 
-    def _fluxes(self, v, b, p, absorb, dwell, walk) -> ElectronFluxes:
-        """Where the walks of visit rates ``v`` (injection ``b``) end."""
-        fa, w_fa, fc, w_fc, sm, w_sm = walk
+    def _fluxes(self, v, b, p, absorb, dwell, w, explicit=None) -> ElectronFluxes:
+        """Where the walks of visit rates ``v`` (injection ``b``) end (``w``: the weights of
+        :meth:`_weights`; ``explicit``: the explicit traps, whose absorption is a capture)."""
         src, dst, n = self.src, self.dst, v.size
-        metal = np.bincount(dst[sm], v[src[sm]] * p[src[sm]] * w_sm, n)
-        exit_a = float(np.sum(v[fa] * p[fa] * w_fa))
-        exit_c = float(np.sum(v[fc] * p[fc] * w_fc))
-        return ElectronFluxes(nucleation=v * absorb, metal=metal, exit_a=exit_a, exit_c=exit_c,
-                              injected=float(b.sum()), trapped=v * dwell)
-
+        sm = w["sm"]
+        metal = np.bincount(dst[sm], v[src[sm]] * p[src[sm]] * w["w_sm"], n)
+        exit_a = float(np.sum(v[w["fa"]] * p[w["fa"]] * w["w_fa"]))
+        exit_c = float(np.sum(v[w["fc"]] * p[w["fc"]] * w["w_fc"]))
+        ends = v * absorb
+        captured = np.zeros(n)
+        if explicit is not None:
+            captured = np.where(explicit, ends, 0.0)
+            ends = np.where(explicit, 0.0, ends)
+        return ElectronFluxes(nucleation=ends, metal=metal, exit_a=exit_a, exit_c=exit_c,
+                              injected=float(b.sum()), trapped=v * dwell, captured=captured)

@@ -84,8 +84,10 @@ def add_contour(m: Microstructure, kind: str, height: float, period: float) -> N
     m.contour = (kind, height, period)
 
 
-def contour_cuts(graph: Graph, feature: np.ndarray, phase: np.ndarray, contour) -> np.ndarray:
-    """Where a contoured electrode's true surface crosses its interface edges (cut cells).
+def contour_cuts(graph: Graph, feature: np.ndarray, phase: np.ndarray,
+                 contour) -> tuple[np.ndarray, np.ndarray]:
+    """Where a contoured electrode's true surface crosses its interface edges (cut cells), and
+    the share of the true surface each of them carries.
 
     For every directed edge from a Li site of the contour (FEATURE_CONTOUR) to an electrolyte
     site, the fraction t of the edge, measured from the electrolyte site's centre, at which
@@ -93,14 +95,20 @@ def contour_cuts(graph: Graph, feature: np.ndarray, phase: np.ndarray, contour) 
     0.5 (the lattice face) on every other edge. The ionic field then places the Dirichlet
     surface where it is (Shortley & Weller 1938, J. Appl. Phys. 9, 334) instead of on the
     staircase of site faces, whose corners concentrate current more the finer the grid.
+
+    The area factor 1 / (|n_x| + |n_y| + |n_z|), n the unit normal of the surface at the cut
+    (1 on other edges): the staircase's faces normal to axis i add up to the projection
+    int |n_i| dA of the surface, so with this factor the interface faces add up to its true
+    area (per column sqrt(1 + |grad h|^2) dx dy instead of (1 + |h_x| + |h_y|) dx dy), which
+    the charge transfer of a finite exchange current density sees (a test).
     """
     kind, height, period = contour
     src, dst = graph.sources, graph.indices
     feat, ph = graph.from_grid(feature), graph.from_grid(phase)
-    cut = np.full(src.size, 0.5)
+    cut, area = np.full(src.size, 0.5), np.ones(src.size)
     edges = np.flatnonzero((feat[src] == FEATURE_CONTOUR) & (ph[src] == LI) & (ph[dst] == SE))
     if edges.size == 0:
-        return cut
+        return cut, area
     start = graph.positions[dst[edges]]
     step = -graph.edge_vectors[edges]  # from the electrolyte site toward the Li site
     dimension = 3 if np.any(graph.edge_vectors[:, 1]) else 2
@@ -114,8 +122,17 @@ def contour_cuts(graph: Graph, feature: np.ndarray, phase: np.ndarray, contour) 
         mid = 0.5 * (lo + hi)
         inside = above(mid) > 0
         lo, hi = np.where(inside, mid, lo), np.where(inside, hi, mid)
-    cut[edges] = np.clip(0.5 * (lo + hi), 1e-3, 1.0)
-    return cut
+    t = 0.5 * (lo + hi)
+    cut[edges] = np.clip(t, 1e-3, 1.0)
+    p = start + t[:, None] * step  # the cut points; central differences of h there
+    eps = 1e-6 * period
+    slope = [(contour_height(kind, p[:, 0] + eps * (ax == 0), p[:, 1] + eps * (ax == 1), height,
+                             period, dimension)
+              - contour_height(kind, p[:, 0] - eps * (ax == 0), p[:, 1] - eps * (ax == 1),
+                               height, period, dimension)) / (2 * eps) for ax in (0, 1)]
+    area[edges] = np.sqrt(1.0 + slope[0] ** 2 + slope[1] ** 2) / (
+        1.0 + np.abs(slope[0]) + np.abs(slope[1]))
+    return cut, area
 
 
 #: Flaw-depth distributions of ``[microstructure.flaws] depth_distribution`` (MODEL.md 10.3).

@@ -46,6 +46,7 @@ from .errors import KmcError
 from .graph import Graph
 from .linear_solver import LinearSolver, LinearSolverError, relative_residual
 from .magnetic import hall_fixed_point
+from .features import FEATURE_CONTOUR
 from .microstructure import GB_ALONG, GB_CROSSING, LI, SE, gb_edge_relation
 from .units import FARADAY, GAS_CONSTANT
 
@@ -309,20 +310,37 @@ class FieldSolver:
             g_half_dst = np.where(crossing, 1.0 / (1.0 / g_half_dst + p.gb_thickness
                                                     / (self.area * p.gb_conductivity)), g_half_dst)
         self.g_half_ms = g_half_dst
+        #: edges from a contoured electrode's Li: its surface is the electrode's interface
+        #: (exchange current density i0 of the electrode, not of internal surfaces), of the
+        #: true area (``edge_data["interface_area"]``, :func:`kmc.features.contour_cuts`)
+        feature = graph.site_data.get("feature")
+        self.contour_ms = (np.zeros(self.src.size, bool) if feature is None or cut is None
+                           else np.asarray(feature)[self.src] == FEATURE_CONTOUR)
+        self.area_ms = np.asarray(graph.edge_data.get("interface_area", np.ones(self.src.size)))
 
     # --- assembly -------------------------------------------------------------------------
 
-    def _interface_conductance(self, g_half, i0):
+    def _interface_conductance(self, g_half, i0, area=None):
+        """The half-bond ``g_half`` [S] in series with the charge transfer at exchange current
+        density ``i0`` [A/m^2] across faces of ``area`` [m^2] (default the site face)."""
         if math.isinf(i0):
             return g_half
-        g_ct = self.params.charge_transfer_conductance(i0, self.area)
+        g_ct = self.params.charge_transfer_conductance(i0, self.area if area is None else area)
         return 1.0 / (1.0 / g_half + 1.0 / g_ct)
 
     def metal_se_conductance(self, edges) -> np.ndarray:
         """Interface conductance [S] of lattice metal-SE edges (metal at the source): the
-        ionic half-bond in series with the internal charge-transfer conductance."""
-        return self._interface_conductance(self.g_half_ms[edges],
-                                           self.params.internal_exchange_current_density)
+        ionic half-bond in series with the charge transfer, at the internal exchange current
+        density, or the electrode's over the true area on a contoured electrode."""
+        p = self.params
+        internal = self._interface_conductance(self.g_half_ms[edges],
+                                               p.internal_exchange_current_density)
+        contour = self.contour_ms[edges]
+        if not contour.any():
+            return internal
+        electrode = self._interface_conductance(self.g_half_ms[edges], p.exchange_current_density,
+                                                self.area * self.area_ms[edges])
+        return np.where(contour, electrode, internal)
 
     def solve(self, phase, *, current=None, voltage=None, pressure=None, blocked=None,
               contact=None, clusters=None) -> FieldSolution:
@@ -368,7 +386,7 @@ class FieldSolver:
         src, dst = self.src, self.dst
         ms = active_metal[src] & se[dst]
         m_site, s_site = src[ms], dst[ms]
-        g_ms = self._interface_conductance(self.g_half_ms[ms], p.internal_exchange_current_density)
+        g_ms = self.metal_se_conductance(ms)
         touches = touching_faces(self.face, contact)
         fa = np.flatnonzero(se & (touches == FACE_A))
         fc = np.flatnonzero(se & (touches == FACE_C))

@@ -302,7 +302,8 @@ class Microstructure:
         relation = gb_edge_relation(g, grain)
         edge = {"type": edge_type, "gb_relation": relation}
         if self.contour is not None:
-            edge["interface_cut"] = contour_cuts(g, self.feature, self.phase, self.contour)
+            edge["interface_cut"], edge["interface_area"] = contour_cuts(
+                g, self.feature, self.phase, self.contour)
         if material is not None:
             site.update({k: g.from_grid(v) for k, v in self.site_properties(material).items()})
             k_gb = material.gb_fracture_toughness

@@ -132,8 +132,12 @@ SERIES = (
                "(stripping voids lost)", lambda o: _contact(o, FACE_A)),
     Observable("contact_fraction_c", "1", "fraction of the z = L electrode face in contact "
                "(stripping voids lost)", lambda o: _contact(o, FACE_C)),
-    Observable("trapped_electrons", "1", "electrons trapped in the electrolyte (quasi-static, "
-               "packets of charge q)", lambda o: float(o.fluxes.trapped.sum()) if o.fluxes else 0.0),
+    Observable("trapped_electrons", "1", "electrons trapped in the electrolyte (quasi-static at "
+               "fast traps, held packets at explicit ones; packets of charge q)",
+               lambda o: float(o.fluxes.trapped.sum()) if o.fluxes else 0.0),
+    Observable("held_electron_packets", "1", "electron packets (charge q) held by explicit, slow "
+               "traps (plating.explicit_trap_time)",
+               lambda o: int(o.leak.trapped.sum()) if o.leak is not None else 0),
     Observable("leakage_current", "A", "net electronic current through the electrolyte into "
                "the electrode at z = L and its Li",
                lambda o: o.sim.quantum * o.fluxes.leakage if o.fluxes else 0.0),

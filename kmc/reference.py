@@ -12,10 +12,11 @@ import math
 
 import numpy as np
 
-from .codes import (CH_CREEP, CH_DETACH, CH_ELECTRON, CH_FRACTURE, CH_HEAL, CH_NUCLEATE,
-                    DEBUG_MISMATCH, FLAG_A, FLAG_C, LI, N_CHANNEL_KINDS, REACHED_EVENTS,
-                    REACHED_TIME, RES_A, RES_C, SE, TOP_BLOCKED, TOP_CONTACT, TOP_CREPT,
-                    TOP_EMPTIED, TOP_FIRST, TOP_FULL, TOP_GROWN, TOP_NONE, TOPOLOGY_CHANGED, VOID,
+from .codes import (CH_CREEP, CH_DETACH, CH_DETRAP, CH_DETRAP_ELECTRON, CH_DETRAP_NUCLEATE,
+                    CH_ELECTRON, CH_FRACTURE, CH_HEAL, CH_NUCLEATE, CH_TRAP, DEBUG_MISMATCH,
+                    FLAG_A, FLAG_C, LI, N_CHANNEL_KINDS, REACHED_EVENTS, REACHED_TIME, RES_A,
+                    RES_C, SE, TOP_BLOCKED, TOP_CONTACT, TOP_CREPT, TOP_EMPTIED, TOP_FIRST,
+                    TOP_FULL, TOP_GROWN, TOP_NONE, TOP_TRAP, TOPOLOGY_CHANGED, VOID,
                     check_channels, initial_displacement, initial_particle_sites, validate_csr)
 
 
@@ -457,17 +458,22 @@ class ReferencePlating:
                 change = self._move(self.a[c], self.b[c], -1)
                 if change == TOP_NONE:
                     change = TOP_CREPT
-            elif k == CH_NUCLEATE:
+            elif k in (CH_NUCLEATE, CH_DETRAP_NUCLEATE):
                 self._take(self.b[c])
                 self.phase[self.a[c]] = LI
                 self.content[self.a[c]] = 1
                 self.last_site = self.a[c]
                 change = TOP_GROWN
-            elif k == CH_ELECTRON:
+            elif k in (CH_ELECTRON, CH_DETRAP_ELECTRON):
                 change = self._move(self.a[c], self.b[c], -1)
+                if k == CH_DETRAP_ELECTRON and change == TOP_NONE:
+                    self.last_site, change = self.b[c], TOP_TRAP
             elif k in (CH_DETACH, CH_HEAL):
                 self.last_site = self.a[c]
                 change = TOP_CONTACT
+            elif k in (CH_TRAP, CH_DETRAP):
+                self.last_site = self.a[c]
+                change = TOP_TRAP
             else:
                 src = self._pick(self.src_lo[c], self.src_hi[c])
                 snk = self._pick(self.snk_lo[c], self.snk_hi[c])

@@ -114,6 +114,11 @@ class PlatingConfig(Validated):
                                 "measured electronic conductivity", default=True)
     trap_attempt_frequency: float = param("detrapping attempt frequency nu_t", unit="1/s",
                                           default=1e13, lo=0.0, lo_open=True)
+    explicit_trap_time: float = param(
+        "traps that hold an electron longer than this on average (1/k_d; LLZO triple junctions "
+        "~1 ms, pores ~3 s, grain boundaries ~1 us) are kMC state: capture, escape and "
+        "reduction are events, so trapped charge relaxes in time (MODEL.md 5.5); 0: every "
+        "trap quasi-static", unit="s", default=1e-4, lo=0.0)
     nucleation_attempt_frequency: float = param("Li+ reduction attempt frequency nu_n", unit="1/s",
                                                 default=1e13, lo=0.0, lo_open=True)
     nucleation_barrier: float = param("nucleation barrier dG* at the bulk modulus (scaled by the "

@@ -24,6 +24,10 @@ class Channels:
         self._pool = ([], [], [])
         self.pool_size = 0
 
+    def __len__(self) -> int:
+        """Number of channels so far."""
+        return sum(block[1].size for block in self._blocks)
+
     def add(self, kind: int, rate, a=-1, b=-1, segments=(0, 0, 0, 0)) -> None:
         """Append channels of one ``kind`` (CH_*): ``rate`` [1/s] per channel, ``a``, ``b`` the
         sites or reservoirs they act on, ``segments`` (src_lo, src_hi, snk_lo, snk_hi) of the

@@ -256,3 +256,34 @@ def test_large_walks_by_the_reversible_symmetrisation_equal_the_direct_solve():
         a, b = getattr(lu, name), getattr(cg, name)
         np.testing.assert_allclose(b, a, rtol=0, atol=1e-9 * np.abs(a).max())
     assert cg.leakage == pytest.approx(lu.leakage, rel=1e-9)
+
+
+def test_a_packet_escaping_an_explicit_trap_walks_on_from_its_neighbours():
+    """Exact (release_fates): a column with metal at site 0, electrode C beyond site n-1 and
+    an explicit trap (capture p_c = 0.54 per visit) at site k. A walk that visits k ends in
+    its capture with p_c and otherwise leaves as an escaped packet does, so the outcome of a
+    visit is p_c (captured at k) + (1 - p_c) (fate of an escape); the escape's outcomes add
+    up to one and include recapture at k."""
+    n, k = 9, 4
+    g, phase = column(n, metal=(0,))
+    depth = np.zeros(n)
+    depth[k] = 0.02
+    g = g.with_data(site={**g.site_data, "trap_depth": depth})
+    params = ElectronParameters(temperature=T, delta_f=0.0, explicit_trap_time=1e-30)
+    leak = ElectronLeak(g, params)
+    assert np.flatnonzero(leak.explicit).tolist() == [k]
+    p_c = leak.capture[k]
+    assert 0.5 < p_c < 0.6
+    args = (phase, phi_of(phase), np.zeros(n), 0.0, NONE, np.array([n - 1]))
+    (fate,) = leak.release_fates(*args, [(k, 0.0)])
+    b = np.zeros(n)
+    b[k] = 1.0
+    (visit,) = leak.walk(*args, [(b, 0.0)], explicit=True)
+    total = fate.exit_c + fate.metal.sum() + fate.captured.sum() + fate.nucleation.sum()
+    assert total == pytest.approx(1.0, rel=1e-12)
+    assert 0.0 < fate.captured[k] < 1.0
+    expected_capture = p_c + (1 - p_c) * fate.captured[k]
+    assert visit.captured[k] == pytest.approx(expected_capture, rel=1e-12)
+    assert visit.exit_c == pytest.approx((1 - p_c) * fate.exit_c, rel=1e-12)
+    assert visit.metal[0] == pytest.approx((1 - p_c) * fate.metal[0], rel=1e-12)
+    assert not leak.walk(*args, [(b, 0.0)])[0].captured.any()  # quasi-static: no capture
