@@ -267,7 +267,8 @@ class ElectronLeak:
             pos = eta > 0
             scale = np.ones(pos.sum())
             if self.params.nucleation_overpotential > 0:
-                scale = (self.params.nucleation_overpotential / eta[pos]) ** 2
+                with np.errstate(over="ignore"):  # eta -> 0: an infinite barrier, capped below
+                    scale = (self.params.nucleation_overpotential / eta[pos]) ** 2
             k_n[pos] = self.params.nucleation_attempt_frequency * np.exp(
                 -np.minimum(self.barrier[pos] * scale, 700 * self.kt) / self.kt)
         return k_n

@@ -56,7 +56,7 @@ class ElectronLeakEvents(Event):
         self.trapped = np.zeros((SOURCES, cell.graph.n_sites), np.int64)
         self._fluxes = None  # the last epoch's traffic (observed: trapped electrons, leakage)
         self._pending, self._phase = (), None  # phases (weight, field) still to be solved for
-        self._table = None  # this epoch's trap channels: (first index, kind, trap, source, target)
+        self._table = None  # this epoch's channels and the traps they change (_Table)
 
     @staticmethod
     def enabled(plating) -> bool:
@@ -113,10 +113,11 @@ class ElectronLeakEvents(Event):
         potential, _ = self._metal(sol, phase, metal)
         fates = self.leak.release_fates(phase, sol.phi, potential, sol.voltage, *self._faces(sol),
                                         [(site, potentials[source]) for source, site in held])
+        k_n = [self.leak.nucleation_rate(sol.phi, pot) for pot in potentials]
         for (source, site), fate in zip(held, fates):
             n = float(self.trapped[source, site])
-            k_n = self.leak.nucleation_rate(sol.phi, potentials[source])[site]
-            table.add(out, CH_DETRAP_NUCLEATE, weight * n * k_n, site, res, site, source)
+            table.add(out, CH_DETRAP_NUCLEATE, weight * n * k_n[source][site], site, res, site,
+                      source)
             escape = weight * n * self.leak.k_d[site]
             nuc = np.flatnonzero((fate.nucleation > 0) & (phase == SE))
             table.add(out, CH_DETRAP_NUCLEATE, escape * fate.nucleation[nuc], nuc, res, site,
