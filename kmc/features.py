@@ -186,8 +186,10 @@ def flaw_depths(rng, n: int, kind: str, median: float, spread: float, max_depth:
 def add_flaws(m: Microstructure, rng, depth: float, width: float, mean_spacing: float = 0.0,
               x_positions=(), y_positions=(), distribution: str = "fixed", spread: float = 0.0,
               max_depth: float = 0.0, far_face: bool = False, depth_scale: float = 1.0) -> int:
-    """Li-filled surface flaws at the plating interface (z = 0), or with ``far_face`` at the
-    counter electrode (z = L, depth measured down from it), connected to the electrode.
+    """Li-filled surface flaws at the plating interface (z = 0; below a contoured electrode's
+    surface, :func:`add_contour`, depths count from that surface, so a flaw under a peak is
+    as deep as one in a trough), or with ``far_face`` at the counter electrode (z = L, depth
+    measured down from it), connected to the electrode. Only electrolyte sites change.
 
     Each flaw is a slot of depth ``depth`` [m] (= the crack length a of the Griffith
     criterion) and lateral width ``width`` [m] (a square of side ``width`` in 3D), centred at
@@ -239,14 +241,22 @@ def add_flaws(m: Microstructure, rng, depth: float, width: float, mean_spacing: 
                              depth_scale)
     if depth_scale == 0.0:
         return 0
+    surface = np.zeros((x.size, y.size, 1))  # depths count from the electrode's surface
+    if m.contour is not None and not far_face:
+        kind, height, period = m.contour
+        surface = contour_height(kind, x[:, None], y[None, :], height, period,
+                                 m.dimension)[:, :, None]
     for x0, y0, a in zip(xs, ys, depths):
-        depth_mask = (z > m.shape[2] * m.spacing - a) if far_face else (z < a)
+        if far_face:
+            depth_mask = (z > m.shape[2] * m.spacing - a)[None, None, :]
+        else:
+            depth_mask = z[None, None, :] < surface + a
         in_x = within(x, x0, W, m.periodic[0])
         if m.dimension == 3:
             in_y = within(y, y0, D, m.periodic[1])
         else:
             in_y = np.ones(1, dtype=bool)
-        mask = in_x[:, None, None] & in_y[None, :, None] & depth_mask[None, None, :]
+        mask = in_x[:, None, None] & in_y[None, :, None] & depth_mask & (m.phase == SE)
         m.phase[mask] = LI
         m.feature[mask] = FEATURE_FLAW
     return len(xs)

@@ -172,3 +172,23 @@ def test_grooves_need_grain_boundaries():
     text = DECK.format(flaws=GROOVES).replace("[run]", '[material]\nname = "llzo"\n[run]')
     with pytest.raises(ConfigError, match="single crystal cell has no grain boundaries"):
         build(loads_deck(text))
+
+
+def test_flaws_in_a_contoured_electrode_count_their_depth_from_its_surface():
+    """A 3 um flaw at a sinusoid's peak (h = 5 um) reaches 3 um into the electrolyte above
+    the peak, as one in a trough does above the trough; the contour's own Li keeps its
+    feature (the cut cells of kmc.features.contour_cuts)."""
+    from kmc.features import FEATURE_CONTOUR, add_contour, contour_height
+
+    m = blank(nx=60, nz=40)
+    add_contour(m, "sinusoid", 5e-6, 60 * H)
+    contour = m.feature == FEATURE_CONTOUR
+    peak, trough = 30.5 * H, 0.5 * H
+    assert add_flaws(m, np.random.default_rng(0), 3e-6, H, 0.0, [peak, trough]) == 2
+    assert np.all(m.feature[contour] == FEATURE_CONTOUR)
+    for x0 in (peak, trough):
+        col = int(x0 / H)
+        li = np.flatnonzero(m.phase[col, 0, :] == LI)
+        top = (li.max() + 1) * H  # the upper face of the column's Li
+        surface = contour_height("sinusoid", x0, 0.0, 5e-6, 60 * H, 2)
+        assert top - surface == pytest.approx(3e-6, abs=H)
