@@ -257,6 +257,7 @@ class ElectronLeak:
         self.reverse = graph.edge_index(self.dst, self.src)  #: each directed edge's reverse
         #: walks on more live sites are solved by AMG-preconditioned CG (2D: LU is fast)
         self.direct_limit = 200_000 if np.diff(graph.indptr).max(initial=0) <= 4 else 10_000
+        self._prepared = None  # the last configuration's weights and chains (_prepare)
 
     def nucleation_rate(self, phi, source_potential) -> np.ndarray:
         """k_n [1/s] per site: the rate at which a trapped electron from a metal at
@@ -424,7 +425,7 @@ class ElectronLeak:
         kept with the factorised chains of :meth:`_chain` until the configuration changes
         (explicit-trap events change no configuration: their walks reuse them)."""
         key = (phase, phi, metal_potential, np.float64(voltage), face_a, face_c)
-        cached = getattr(self, "_prepared", None)
+        cached = self._prepared
         if cached is not None and all(np.array_equal(x, y, equal_nan=x.dtype.kind == "f")
                                       for x, y in zip(cached["key"], key)):
             return cached
