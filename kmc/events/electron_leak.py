@@ -126,7 +126,9 @@ class ElectronLeakEvents(Event):
             table.add(out, CH_DETRAP_ELECTRON, escape * fate.metal[fl], res, fl, site, source)
             caught = np.flatnonzero(fate.captured > 0)
             table.add(out, CH_DETRAP, escape * fate.captured[caught], site, caught, site, source)
-            gone = fate.exit_a + fate.exit_c + float(fate.metal.sum() - fate.metal[fl].sum())
+            rest = fate.metal.copy()
+            rest[fl] = 0.0  # electrode-connected Li: like an electrode, nothing changes here
+            gone = fate.exit_a + fate.exit_c + float(rest.sum())
             table.add(out, CH_DETRAP, escape * gone, site, -1, site, source)
 
     def after_topology(self, kernel) -> None:
