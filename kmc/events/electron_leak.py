@@ -52,6 +52,7 @@ class ElectronLeakEvents(Event):
             explicit_trap_time=cfg.explicit_trap_time or math.inf)
         self.leak = ElectronLeak(cell.graph, params, hall=hall_vector(
             params.mobility, sim.conditions.magnetic_field))
+        self._explicit = bool(self.leak.explicit.any())  # any trap followed as kMC state
         #: packets held by each explicit trap, per source (SOURCES x sites)
         self.trapped = np.zeros((SOURCES, cell.graph.n_sites), np.int64)
         self._fluxes = None  # the last epoch's traffic (observed: trapped electrons, leakage)
@@ -78,7 +79,7 @@ class ElectronLeakEvents(Event):
         """
         phase = epoch.phase
         metal = phase == LI
-        explicit = bool(self.leak.explicit.any())
+        explicit = self._explicit
         self._fluxes, pending, averaged = None, [], []
         table = _Table(len(out))
         for weight, current, sol in epoch.phases:
@@ -154,7 +155,7 @@ class ElectronLeakEvents(Event):
             metal = self._phase == LI
             self._fluxes = ElectronFluxes.weighted_sum(
                 [(w, self._traffic(sol, self._phase, metal)) for w, sol in self._pending])
-            if self.leak.explicit.any():
+            if self._explicit:
                 self._fluxes.trapped = np.where(self.leak.explicit, self.trapped.sum(axis=0),
                                                 self._fluxes.trapped)
         return self._fluxes
